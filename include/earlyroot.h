@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* One GPT holds at most 128 entries in its default layout; larger tables are rare and rejected. */
+#define MAX_PARTS 128
+/* Machines with more disks than this boot with root= instead of DPS. */
+#define MAX_DISKS 32
+#define SPEC_MAX 256
+#define GUID_LEN 36
+
+enum emergency_action { EMERGENCY_HALT, EMERGENCY_REBOOT, EMERGENCY_POWEROFF };
+enum ro_mode { RO_DEFAULT, RO_FORCE, RW_FORCE };
+
+struct config {
+	char root[SPEC_MAX]; /* "" = DPS */
+	char rootfstype[SPEC_MAX];
+	char rootflags[SPEC_MAX];
+	enum ro_mode ro;
+	char init[SPEC_MAX];
+	char usr[SPEC_MAX];
+	char usrfstype[SPEC_MAX];
+	char usrflags[SPEC_MAX];
+	bool gpt_auto;
+	enum emergency_action emergency;
+	bool quiet;
+	int loglevel; /* kmsg lines above this level are not written */
+	unsigned timeout_sec;
+};
+
+struct part {
+	char node[64]; /* /dev/… ; empty for image files */
+	int partno;
+	char type[GUID_LEN + 1]; /* lower case */
+	char uuid[GUID_LEN + 1]; /* lower case */
+	char label[72 * 3 + 1];  /* UTF-8 of up to 36 UTF-16 units */
+	uint64_t flags;
+	uint64_t start, size; /* in 512-byte sectors */
+	const char *rejected; /* why DPS did not take it; NULL if taken or not a candidate */
+};
+
+struct disk {
+	char node[64];
+	char pttype[8]; /* "gpt", "dos", "" */
+	uint64_t size;
+	int nparts;
+	struct part parts[MAX_PARTS];
+};
+
+struct dps_result {
+	struct part *root, *usr;
+	struct disk *root_disk;
+	const char *error; /* set when no root was chosen */
+};
+
+struct ctx {
+	struct config cfg;
+	char **argv; /* ours, passed on to the real init */
+	int kmsg_fd;
+	int console_fd;
+	int uevent_fd;
+	char boot_partuuid[GUID_LEN + 1]; /* from LoaderDevicePartUUID, lower case; "" when absent */
+	struct disk *disks;
+	int ndisks;
+	char root_dev[SPEC_MAX];
+	char usr_dev[SPEC_MAX];
+	bool root_ro, usr_ro;
+};
+
+/* log.c */
+enum { LOG_ERR_ = 3, LOG_WARN_ = 4, LOG_NOTICE_ = 5, LOG_INFO_ = 6, LOG_DEBUG_ = 7 };
+void log_open(struct ctx *c);
+__attribute__((format(printf, 3, 4))) int log_at(const struct ctx *c, int level, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void console_printf(const struct ctx *c, const char *fmt, ...);
+#define log_error(c, ...) log_at(c, LOG_ERR_, __VA_ARGS__)
+#define log_warn(c, ...) log_at(c, LOG_WARN_, __VA_ARGS__)
+#define log_info(c, ...) log_at(c, LOG_INFO_, __VA_ARGS__)
+#define log_debug(c, ...) log_at(c, LOG_DEBUG_, __VA_ARGS__)
+
+/* cmdline.c: pure parser; report() gets one line per malformed option, the default is kept */
+typedef void (*cmdline_report_fn)(void *userdata, const char *msg);
+void config_defaults(struct config *cfg);
+void cmdline_parse(struct config *cfg, const char *line, cmdline_report_fn report, void *userdata);
+
+/* dps.c: pure functions over probed disks */
+extern const char DPS_ROOT_NATIVE[], DPS_USR_NATIVE[];
+#define GPT_FLAG_NO_AUTO (UINT64_C(1) << 63)
+#define GPT_FLAG_READ_ONLY (UINT64_C(1) << 60)
+#define GPT_FLAG_GROW_FS (UINT64_C(1) << 59)
+const char *dps_type_name(const char *guid);
+struct dps_result dps_select(struct disk *disks, int ndisks, const char *boot_partuuid);
+int probe_disk(const char *path, struct disk *d);
+struct fsinfo {
+	char type[32], uuid[64], label[256];
+};
+int probe_fs(const char *node, struct fsinfo *fi);
+
+/* stages: each returns 0 or -errno after logging */
+int stage_early(struct ctx *c);
+int stage_cmdline(struct ctx *c);
+int stage_discover(struct ctx *c);
+int stage_mount(struct ctx *c);
+int stage_switch(struct ctx *c);
+/* emergency.c: the report says what was found and what to do; emergency() never returns */
+void emergency_report(struct ctx *c, const char *why);
+__attribute__((noreturn)) void emergency(struct ctx *c);
+
+/* uevent.c */
+int uevent_open(void);
+int uevent_wait(int fd, int timeout_ms);
+
+/* mount.c */
+bool mount_options(const char *opts, unsigned long *flags, char *data, size_t size);
+
+/* util.c */
+int read_text(const char *path, char *buf, size_t size);
+uint64_t now_ms(void);
+
+static inline void closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Kernel command line: systemd-compatible option names, parsed into struct config. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "earlyroot.h"
+
+/* systemd's DefaultDeviceTimeoutSec default. */
+#define DEFAULT_TIMEOUT_SEC 90
+/* A day: anything longer is a typo, not a slow disk. */
+#define MAX_TIMEOUT_SEC 86400
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->gpt_auto = true;
+	cfg->emergency = EMERGENCY_HALT;
+	cfg->loglevel = LOG_INFO_;
+	cfg->timeout_sec = DEFAULT_TIMEOUT_SEC;
+}
+
+/* Each setter returns NULL when the value was taken, or a reason for rejecting it. */
+typedef const char *(*setter_fn)(struct config *cfg, size_t off, const char *value);
+
+static const char *set_string(char *dst, size_t size, const char *value)
+{
+	if (!value || !*value)
+		return "empty value";
+	if (strlen(value) >= size)
+		return "value too long";
+	strcpy(dst, value);
+	return NULL;
+}
+
+static const char *set_text(struct config *cfg, size_t off, const char *value)
+{
+	return set_string((char *)cfg + off, SPEC_MAX, value);
+}
+
+static bool spec_valid(const char *v)
+{
+	static const char *const prefixes[] = {"/dev/", "UUID=", "PARTUUID=", "LABEL=", "PARTLABEL="};
+	if (strcmp(v, "gpt-auto") == 0)
+		return true;
+	for (size_t i = 0; i < ELEMENTSOF(prefixes); i++) {
+		size_t n = strlen(prefixes[i]);
+		if (strncmp(v, prefixes[i], n) == 0 && v[n])
+			return true;
+	}
+	return false;
+}
+
+static const char *set_device(struct config *cfg, size_t off, const char *value)
+{
+	if (value && !spec_valid(value))
+		return "expected /dev/…, UUID=, PARTUUID=, LABEL=, PARTLABEL= or gpt-auto";
+	return set_text(cfg, off, value);
+}
+
+static const char *set_path(struct config *cfg, size_t off, const char *value)
+{
+	if (!value || value[0] != '/')
+		return "expected an absolute path";
+	return set_text(cfg, off, value);
+}
+
+static const char *set_ro(struct config *cfg, size_t off, const char *value)
+{
+	(void)off;
+	if (value)
+		return "takes no value";
+	cfg->ro = RO_FORCE;
+	return NULL;
+}
+
+static const char *set_rw(struct config *cfg, size_t off, const char *value)
+{
+	(void)off;
+	if (value)
+		return "takes no value";
+	cfg->ro = RW_FORCE;
+	return NULL;
+}
+
+static const char *set_quiet(struct config *cfg, size_t off, const char *value)
+{
+	(void)off;
+	if (value)
+		return "takes no value";
+	cfg->quiet = true;
+	return NULL;
+}
+
+/* systemd's parse_boolean(); a bare option name means true. */
+static const char *set_bool(struct config *cfg, size_t off, const char *value)
+{
+	static const char *const yes[] = {"1", "yes", "y", "true", "t", "on"};
+	static const char *const no[] = {"0", "no", "n", "false", "f", "off"};
+	bool *dst = (bool *)((char *)cfg + off);
+	if (!value) {
+		*dst = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*dst = true;
+			return NULL;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*dst = false;
+			return NULL;
+		}
+	}
+	return "expected a boolean (1/0, yes/no, true/false, on/off)";
+}
+
+static bool parse_uint(const char *v, unsigned long max, unsigned long *out)
+{
+	char *end;
+	if (!v || !isdigit((unsigned char)*v))
+		return false;
+	unsigned long n = strtoul(v, &end, 10);
+	if (*end || n > max)
+		return false;
+	*out = n;
+	return true;
+}
+
+static const char *set_loglevel(struct config *cfg, size_t off, const char *value)
+{
+	static const char *const names[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
+	unsigned long n;
+	(void)off;
+	if (parse_uint(value, 7, &n)) {
+		cfg->loglevel = (int)n;
+		return NULL;
+	}
+	for (size_t i = 0; value && i < ELEMENTSOF(names); i++)
+		if (strcmp(value, names[i]) == 0) {
+			cfg->loglevel = (int)i;
+			return NULL;
+		}
+	return "expected 0-7 or a level name (emerg … debug)";
+}
+
+static const char *set_timeout(struct config *cfg, size_t off, const char *value)
+{
+	unsigned long n;
+	(void)off;
+	if (value && strcmp(value, "infinity") == 0) {
+		cfg->timeout_sec = 0;
+		return NULL;
+	}
+	if (!parse_uint(value, MAX_TIMEOUT_SEC, &n) || n == 0)
+		return "expected seconds (1-86400) or infinity";
+	cfg->timeout_sec = (unsigned)n;
+	return NULL;
+}
+
+static const char *set_emergency(struct config *cfg, size_t off, const char *value)
+{
+	static const char *const names[] = {
+		[EMERGENCY_HALT] = "halt", [EMERGENCY_REBOOT] = "reboot", [EMERGENCY_POWEROFF] = "poweroff"};
+	(void)off;
+	for (size_t i = 0; value && i < ELEMENTSOF(names); i++)
+		if (strcmp(value, names[i]) == 0) {
+			cfg->emergency = (enum emergency_action)i;
+			return NULL;
+		}
+	return "expected halt, reboot or poweroff";
+}
+
+#define F(field) offsetof(struct config, field)
+static const struct option {
+	const char *name;
+	setter_fn set;
+	size_t off;
+} options[] = {
+	{"root", set_device, F(root)},
+	{"rootfstype", set_text, F(rootfstype)},
+	{"rootflags", set_text, F(rootflags)},
+	{"ro", set_ro, 0},
+	{"rw", set_rw, 0},
+	{"init", set_path, F(init)},
+	{"mount.usr", set_device, F(usr)},
+	{"mount.usrfstype", set_text, F(usrfstype)},
+	{"mount.usrflags", set_text, F(usrflags)},
+	{"systemd.gpt_auto", set_bool, F(gpt_auto)},
+	{"rd.systemd.gpt_auto", set_bool, F(gpt_auto)},
+	{"rd.emergency", set_emergency, 0},
+	{"quiet", set_quiet, 0},
+	{"loglevel", set_loglevel, 0},
+	{"systemd.log_level", set_loglevel, 0},
+	{"rd.systemd.log_level", set_loglevel, 0},
+	{"systemd.default_device_timeout_sec", set_timeout, 0},
+	{"rd.systemd.default_device_timeout_sec", set_timeout, 0},
+};
+#undef F
+
+/* Kernel rules: words split on white space; double quotes group, and are removed. */
+static const char *next_word(const char *p, char *word, size_t size, bool *truncated)
+{
+	size_t n = 0;
+	bool quoted = false;
+	*truncated = false;
+	while (*p && isspace((unsigned char)*p))
+		p++;
+	if (!*p)
+		return NULL;
+	for (; *p && (quoted || !isspace((unsigned char)*p)); p++) {
+		if (*p == '"') {
+			quoted = !quoted;
+			continue;
+		}
+		if (n + 1 < size)
+			word[n++] = *p;
+		else
+			*truncated = true;
+	}
+	word[n] = 0;
+	return p;
+}
+
+void cmdline_parse(struct config *cfg, const char *line, cmdline_report_fn report, void *userdata)
+{
+	char word[1024], msg[1200];
+	bool truncated;
+
+	for (const char *p = line; (p = next_word(p, word, sizeof(word), &truncated));) {
+		if (strcmp(word, "--") == 0)
+			break; /* the rest are the real init's arguments */
+		char *eq = strchr(word, '=');
+		const char *value = NULL;
+		if (eq) {
+			*eq = 0;
+			value = eq + 1;
+		}
+		for (size_t i = 0; i < ELEMENTSOF(options); i++) {
+			if (strcmp(word, options[i].name) != 0)
+				continue;
+			const char *why =
+				truncated ? "value too long" : options[i].set(cfg, options[i].off, value);
+			if (why && report) {
+				snprintf(msg, sizeof(msg), "ignoring %s%s%s: %s; keeping the default", word,
+					 value ? "=" : "", value ? value : "", why);
+				report(userdata, msg);
+			}
+			break;
+		}
+	}
+}
+
+static void report_bad_option(void *userdata, const char *msg)
+{
+	const struct ctx *c = userdata;
+	log_warn(c, "%s", msg);
+	console_printf(c, "earlyroot: %s\n", msg);
+}
+
+int stage_cmdline(struct ctx *c)
+{
+	/* the kernel caps the command line at COMMAND_LINE_SIZE (2048 on x86), with room to spare here */
+	char line[4096];
+	int r = read_text("/proc/cmdline", line, sizeof(line));
+	if (r < 0)
+		return log_error(c, "cannot read /proc/cmdline: %m; using the defaults"), r;
+	cmdline_parse(&c->cfg, line, report_bad_option, c);
+	return 0;
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Find the root (and /usr) device: root= when given, else DPS on the boot disk; wait on uevents. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "earlyroot.h"
+
+/* the kernel's limit on block device names */
+#define DISK_NAME_LEN 32
+
+#define LOADER_PARTUUID_VAR                                                                                \
+	"/sys/firmware/efi/efivars/LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+
+/* The variable is a 4-byte attribute word, then the partition UUID as UTF-16LE text. */
+static void read_boot_partuuid(struct ctx *c)
+{
+	unsigned char buf[4 + 2 * (GUID_LEN + 1)];
+	_cleanup_close_ int fd = open(LOADER_PARTUUID_VAR, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof(buf));
+	if (n < 4 + 2 * GUID_LEN)
+		return;
+	for (int i = 0; i < GUID_LEN; i++)
+		c->boot_partuuid[i] = (char)tolower(buf[4 + 2 * i]);
+	c->boot_partuuid[GUID_LEN] = 0;
+}
+
+/* Disks that never hold a root file system, and whose probing only costs time. */
+static bool skip_disk(const char *name)
+{
+	static const char *const prefixes[] = {"loop", "ram", "zram", "fd", "dm-", "md", "sr", "nbd"};
+	for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Partitions are the subdirectories of the disk's sysfs directory with a "partition" file. */
+static void name_partitions(const char *disk, struct disk *d)
+{
+	char path[PATH_MAX], buf[32];
+	snprintf(path, sizeof(path), "/sys/class/block/%s", disk);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return;
+	for (struct dirent *e; (e = readdir(dir));) {
+		if (strncmp(e->d_name, disk, strlen(disk)) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/block/%s/%s/partition", disk, e->d_name);
+		if (read_text(path, buf, sizeof(buf)) < 0)
+			continue;
+		int partno = atoi(buf);
+		for (int i = 0; i < d->nparts; i++)
+			if (d->parts[i].partno == partno)
+				snprintf(d->parts[i].node, sizeof(d->parts[i].node), "/dev/%.*s", DISK_NAME_LEN, e->d_name);
+	}
+	closedir(dir);
+}
+
+static void scan_disks(struct ctx *c)
+{
+	char path[PATH_MAX], buf[32];
+	c->ndisks = 0;
+	DIR *dir = opendir("/sys/class/block");
+	if (!dir)
+		return;
+	for (struct dirent *e; (e = readdir(dir)) && c->ndisks < MAX_DISKS;) {
+		if (e->d_name[0] == '.' || skip_disk(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/block/%s/partition", e->d_name);
+		if (access(path, F_OK) == 0)
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/block/%s/size", e->d_name);
+		if (read_text(path, buf, sizeof(buf)) < 0 || strcmp(buf, "0") == 0)
+			continue;
+		struct disk *d = &c->disks[c->ndisks];
+		snprintf(path, sizeof(path), "/dev/%.*s", DISK_NAME_LEN, e->d_name);
+		if (probe_disk(path, d) < 0)
+			continue;
+		name_partitions(e->d_name, d);
+		c->ndisks++;
+	}
+	closedir(dir);
+}
+
+/* udev's /dev/disk/by-* links do not exist here: read them as the tag they stand for. */
+static void spec_from_link(const char *spec, char *out, size_t size)
+{
+	static const struct {
+		const char *dir, *tag;
+	} links[] = {
+		{"/dev/disk/by-uuid/", "UUID="},
+		{"/dev/disk/by-partuuid/", "PARTUUID="},
+		{"/dev/disk/by-label/", "LABEL="},
+		{"/dev/disk/by-partlabel/", "PARTLABEL="},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(links); i++) {
+		size_t n = strlen(links[i].dir);
+		if (strncmp(spec, links[i].dir, n) == 0) {
+			snprintf(out, size, "%s%s", links[i].tag, spec + n);
+			return;
+		}
+	}
+	snprintf(out, size, "%s", spec);
+}
+
+/* Resolves a root=-style spec against the scanned disks; fills node and the GPT entry if any. */
+static bool resolve_spec(struct ctx *c, const char *spec_in, char *node, size_t size, const struct part **gpt)
+{
+	char spec[SPEC_MAX];
+	struct stat st;
+	struct fsinfo fi;
+	spec_from_link(spec_in, spec, sizeof(spec));
+	*gpt = NULL;
+
+	const char *v;
+	bool by_partuuid = strncmp(spec, "PARTUUID=", 9) == 0;
+	bool by_partlabel = strncmp(spec, "PARTLABEL=", 10) == 0;
+	bool by_uuid = strncmp(spec, "UUID=", 5) == 0;
+	bool by_label = strncmp(spec, "LABEL=", 6) == 0;
+	v = strchr(spec, '=') ? strchr(spec, '=') + 1 : spec;
+
+	for (int k = 0; k < c->ndisks; k++)
+		for (int i = 0; i < c->disks[k].nparts; i++) {
+			const struct part *p = &c->disks[k].parts[i];
+			bool match = false;
+			if (!p->node[0])
+				continue;
+			if (by_partuuid)
+				match = strcasecmp(p->uuid, v) == 0;
+			else if (by_partlabel)
+				match = strcmp(p->label, v) == 0;
+			else if (!by_uuid && !by_label)
+				match = strcmp(p->node, spec) == 0;
+			if (match) {
+				snprintf(node, size, "%s", p->node);
+				*gpt = p;
+				return true;
+			}
+		}
+	if (by_partuuid || by_partlabel)
+		return false;
+	if (!by_uuid && !by_label) {
+		snprintf(node, size, "%s", spec);
+		return stat(spec, &st) == 0 && S_ISBLK(st.st_mode);
+	}
+	/* file system UUID or label: probe every partition, then every whole disk */
+	for (int k = 0; k < c->ndisks; k++)
+		for (int i = -1; i < c->disks[k].nparts; i++) {
+			const char *n = i < 0 ? c->disks[k].node : c->disks[k].parts[i].node;
+			if (!n[0] || probe_fs(n, &fi) < 0)
+				continue;
+			if (by_uuid ? strcasecmp(fi.uuid, v) == 0 : strcmp(fi.label, v) == 0) {
+				snprintf(node, size, "%s", n);
+				*gpt = i < 0 ? NULL : &c->disks[k].parts[i];
+				return true;
+			}
+		}
+	return false;
+}
+
+enum { PENDING, FOUND, FAILED };
+
+/* One look at the devices present now. */
+static int try_resolve(struct ctx *c, bool dps, const char **why)
+{
+	const struct part *rp = NULL, *up = NULL;
+	scan_disks(c);
+	if (dps) {
+		struct dps_result res = dps_select(c->disks, c->ndisks, c->boot_partuuid);
+		*why = res.error;
+		if (!res.root)
+			return res.error && strstr(res.error, "several disks") ? FAILED : PENDING;
+		rp = res.root;
+		up = res.usr;
+		snprintf(c->root_dev, sizeof(c->root_dev), "%s", rp->node);
+		if (up && !c->cfg.usr[0])
+			snprintf(c->usr_dev, sizeof(c->usr_dev), "%s", up->node);
+	} else if (!resolve_spec(c, c->cfg.root, c->root_dev, sizeof(c->root_dev), &rp)) {
+		*why = "no device matches root=";
+		return PENDING;
+	}
+	if (c->cfg.usr[0] && !resolve_spec(c, c->cfg.usr, c->usr_dev, sizeof(c->usr_dev), &up)) {
+		*why = "no device matches mount.usr=";
+		return PENDING;
+	}
+	bool ro = c->cfg.ro != RW_FORCE;
+	c->root_ro = ro || (rp && (rp->flags & GPT_FLAG_READ_ONLY));
+	c->usr_ro = ro || (up && (up->flags & GPT_FLAG_READ_ONLY));
+	if (c->cfg.ro == RW_FORCE && rp && (rp->flags & GPT_FLAG_READ_ONLY))
+		log_info(c, "%s is flagged read-only (GPT attribute 60): mounting it read-only despite rw",
+			 c->root_dev);
+	return FOUND;
+}
+
+int stage_discover(struct ctx *c)
+{
+	const char *why = NULL;
+	bool dps = !c->cfg.root[0] || strcmp(c->cfg.root, "gpt-auto") == 0;
+	if (dps && !c->cfg.gpt_auto) {
+		emergency_report(c, "no root= given and gpt-auto is disabled (systemd.gpt_auto=0)");
+		return -ENODEV;
+	}
+	read_boot_partuuid(c);
+	if (dps)
+		log_info(c, "looking for the root partition by type (DPS) on %s",
+			 c->boot_partuuid[0] ? "the boot disk" : "all disks (no LoaderDevicePartUUID)");
+
+	uint64_t deadline = c->cfg.timeout_sec ? now_ms() + 1000ULL * c->cfg.timeout_sec : UINT64_MAX;
+	for (;;) {
+		/* take in everything already announced so one pass sees all disks present */
+		while (c->uevent_fd >= 0 && uevent_wait(c->uevent_fd, 0) > 0)
+			;
+		int st = try_resolve(c, dps, &why);
+		if (st == FOUND)
+			break;
+		if (st == FAILED) {
+			emergency_report(c, why);
+			return -ENODEV;
+		}
+		uint64_t now = now_ms();
+		if (now >= deadline) {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "%s (waited %u s; rd.systemd.default_device_timeout_sec= sets the time)",
+				 why ? why : "root not found", c->cfg.timeout_sec);
+			emergency_report(c, msg);
+			return -ETIMEDOUT;
+		}
+		if (c->uevent_fd < 0) {
+			emergency_report(c, "cannot wait for devices: no uevent socket");
+			return -ENODEV;
+		}
+		uint64_t left = deadline - now;
+		uevent_wait(c->uevent_fd, left > 1000 ? 1000 : (int)left);
+	}
+	log_info(c, "root is %s%s%s%s", c->root_dev, c->usr_dev[0] ? ", /usr is " : "", c->usr_dev,
+		 c->root_ro ? " (read-only)" : "");
+	return 0;
+}

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Discoverable Partitions Specification: partition probing (libblkid) and root/usr selection. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <blkid/blkid.h>
+
+#include "earlyroot.h"
+
+enum role { ROLE_OTHER, ROLE_ROOT, ROLE_USR };
+
+static const struct dps_type {
+	const char *guid;
+	const char *name;
+	enum role role;
+	bool native;
+} dps_types[] = {
+	{"4f68bce3-e8cd-4db1-96e7-fbcaf984b709", "root-x86-64", ROLE_ROOT, true},
+	{"8484680c-9521-48c6-9c11-b0720656f69e", "usr-x86-64", ROLE_USR, true},
+	{"44479540-f297-41b2-9af7-d131d5f0458a", "root-x86", ROLE_ROOT, false},
+	{"75250d76-8cc6-458e-bd66-bd47cc81a812", "usr-x86", ROLE_USR, false},
+	{"b921b045-1df0-41c3-af44-4c6f280d3fae", "root-arm64", ROLE_ROOT, false},
+	{"b0e01050-ee5f-4390-949a-9101b17104e9", "usr-arm64", ROLE_USR, false},
+	{"69dad710-2ce4-4e3c-b16c-21a1d49abed3", "root-arm", ROLE_ROOT, false},
+	{"72ec70a6-cf74-40e6-bd49-4bda08e8f224", "root-riscv64", ROLE_ROOT, false},
+	{"c12a7328-f81f-11d2-ba4b-00a0c93ec93b", "esp", ROLE_OTHER, false},
+	{"bc13c2ff-59e6-4262-a352-b275fd6f7172", "xbootldr", ROLE_OTHER, false},
+	{"0657fd6d-a4ab-43c4-84e5-0933c84b4f4f", "swap", ROLE_OTHER, false},
+	{"933ac7e1-2eb4-4f13-b844-0e14e2aef915", "home", ROLE_OTHER, false},
+	{"3b8f8425-20e0-4f3b-907f-1a25a76f98e8", "srv", ROLE_OTHER, false},
+	{"4d21b016-b534-45c2-a9fb-5c16e091fd2d", "var", ROLE_OTHER, false},
+	{"7ec6f557-3bc5-4aca-b293-16ef5df639d1", "tmp", ROLE_OTHER, false},
+	{"0fc63daf-8483-4772-8e79-3d69d8477de4", "linux-generic", ROLE_OTHER, false},
+};
+
+const char DPS_ROOT_NATIVE[] = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709";
+const char DPS_USR_NATIVE[] = "8484680c-9521-48c6-9c11-b0720656f69e";
+
+static const struct dps_type *dps_lookup(const char *guid)
+{
+	for (size_t i = 0; i < ELEMENTSOF(dps_types); i++)
+		if (strcasecmp(guid, dps_types[i].guid) == 0)
+			return &dps_types[i];
+	return NULL;
+}
+
+const char *dps_type_name(const char *guid)
+{
+	const struct dps_type *t = dps_lookup(guid);
+	return t ? t->name : "unknown";
+}
+
+static void copy_lower(char *dst, size_t size, const char *src)
+{
+	size_t i = 0;
+	for (; src && src[i] && i + 1 < size; i++)
+		dst[i] = (char)tolower((unsigned char)src[i]);
+	dst[i] = 0;
+}
+
+/* Fills d from the partition table of the disk (or image file) at path; node names stay empty. */
+int probe_disk(const char *path, struct disk *d)
+{
+	int r = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	blkid_probe pr = blkid_new_probe();
+	if (!pr) {
+		close(fd);
+		return -ENOMEM;
+	}
+	memset(d, 0, sizeof(*d));
+	snprintf(d->node, sizeof(d->node), "%s", path);
+	if (blkid_probe_set_device(pr, fd, 0, 0) < 0) {
+		r = -EIO;
+		goto out;
+	}
+	d->size = (uint64_t)blkid_probe_get_size(pr);
+	blkid_probe_enable_superblocks(pr, 0);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+	if (blkid_do_safeprobe(pr) != 0)
+		goto out; /* no partition table: a disk without partitions, not an error */
+	blkid_partlist ls = blkid_probe_get_partitions(pr);
+	blkid_parttable tab = ls ? blkid_partlist_get_table(ls) : NULL;
+	if (!tab)
+		goto out;
+	snprintf(d->pttype, sizeof(d->pttype), "%s", blkid_parttable_get_type(tab));
+	int n = blkid_partlist_numof_partitions(ls);
+	for (int i = 0; i < n && d->nparts < MAX_PARTS; i++) {
+		blkid_partition par = blkid_partlist_get_partition(ls, i);
+		/* only the GPT's own entries; nested tables (a "dos" inside a partition) are not DPS */
+		if (blkid_partition_get_table(par) != tab)
+			continue;
+		struct part *p = &d->parts[d->nparts++];
+		p->partno = blkid_partition_get_partno(par);
+		copy_lower(p->type, sizeof(p->type), blkid_partition_get_type_string(par));
+		copy_lower(p->uuid, sizeof(p->uuid), blkid_partition_get_uuid(par));
+		snprintf(p->label, sizeof(p->label), "%s", blkid_partition_get_name(par) ?: "");
+		p->flags = blkid_partition_get_flags(par);
+		p->start = (uint64_t)blkid_partition_get_start(par);
+		p->size = (uint64_t)blkid_partition_get_size(par);
+	}
+out:
+	blkid_free_probe(pr);
+	close(fd);
+	return r;
+}
+
+static bool disk_has_partuuid(const struct disk *d, const char *uuid)
+{
+	for (int i = 0; i < d->nparts; i++)
+		if (strcasecmp(d->parts[i].uuid, uuid) == 0)
+			return true;
+	return false;
+}
+
+/* First partition of the native type on disk d that is not flagged no-auto; marks the others. */
+static struct part *pick(struct disk *d, const char *type)
+{
+	struct part *chosen = NULL;
+	for (int i = 0; i < d->nparts; i++) {
+		struct part *p = &d->parts[i];
+		if (strcmp(p->type, type) != 0)
+			continue;
+		if (p->flags & GPT_FLAG_NO_AUTO)
+			p->rejected = "flagged no-auto (GPT attribute 63)";
+		else if (chosen)
+			p->rejected = "a partition of the same type comes first on this disk";
+		else
+			chosen = p;
+	}
+	return chosen;
+}
+
+static void mark_others(struct disk *disks, int ndisks, const struct disk *boot)
+{
+	for (int k = 0; k < ndisks; k++)
+		for (int i = 0; i < disks[k].nparts; i++) {
+			struct part *p = &disks[k].parts[i];
+			const struct dps_type *t = dps_lookup(p->type);
+			if (p->rejected || !t || t->role == ROLE_OTHER)
+				continue;
+			if (!t->native)
+				p->rejected = "type of another architecture";
+			else if (boot && &disks[k] != boot)
+				p->rejected = "not on the boot disk (LoaderDevicePartUUID)";
+		}
+}
+
+struct dps_result dps_select(struct disk *disks, int ndisks, const char *boot_partuuid)
+{
+	struct dps_result res = {0};
+	struct disk *boot = NULL;
+
+	if (boot_partuuid && *boot_partuuid) {
+		for (int k = 0; k < ndisks && !boot; k++)
+			if (disk_has_partuuid(&disks[k], boot_partuuid))
+				boot = &disks[k];
+		if (!boot) {
+			res.error = "the boot disk (LoaderDevicePartUUID) was not found";
+			return res;
+		}
+	}
+	mark_others(disks, ndisks, boot);
+
+	int found = 0;
+	for (int k = 0; k < ndisks; k++) {
+		if (boot && &disks[k] != boot)
+			continue;
+		struct part *root = pick(&disks[k], DPS_ROOT_NATIVE);
+		if (!root)
+			continue;
+		if (found++ == 0) {
+			res.root = root;
+			res.root_disk = &disks[k];
+		} else {
+			root->rejected = "several disks hold a root partition";
+		}
+	}
+	if (found == 0) {
+		res.error = boot ? "no usable root-x86-64 partition on the boot disk"
+				 : "no usable root-x86-64 partition on any disk";
+		return res;
+	}
+	if (found > 1) {
+		res.root->rejected = "several disks hold a root partition";
+		res.root = NULL;
+		res.root_disk = NULL;
+		res.error = "root partitions on several disks and no boot-disk hint (LoaderDevicePartUUID); "
+			    "pass root= or keep one root partition";
+		return res;
+	}
+	res.usr = pick(res.root_disk, DPS_USR_NATIVE);
+	return res;
+}
+
+/* File system (or LUKS) signature on a partition: type, UUID and label, "" when absent. */
+int probe_fs(const char *node, struct fsinfo *fi)
+{
+	const char *v;
+	memset(fi, 0, sizeof(*fi));
+	blkid_probe pr = blkid_new_probe_from_filename(node);
+	if (!pr)
+		return -errno ?: -EIO;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID | BLKID_SUBLKS_LABEL);
+	blkid_probe_enable_partitions(pr, 0);
+	int r = blkid_do_safeprobe(pr);
+	if (r == 0) {
+		if (blkid_probe_lookup_value(pr, "TYPE", &v, NULL) == 0)
+			snprintf(fi->type, sizeof(fi->type), "%s", v);
+		if (blkid_probe_lookup_value(pr, "UUID", &v, NULL) == 0)
+			snprintf(fi->uuid, sizeof(fi->uuid), "%s", v);
+		if (blkid_probe_lookup_value(pr, "LABEL", &v, NULL) == 0)
+			snprintf(fi->label, sizeof(fi->label), "%s", v);
+	}
+	blkid_free_probe(pr);
+	return r < 0 ? -EIO : 0;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Logging: "<level>earlyroot: …" to /dev/kmsg; prompts and reports to /dev/console. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "earlyroot.h"
+
+void log_open(struct ctx *c)
+{
+	c->kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	c->console_fd = open("/dev/console", O_RDWR | O_CLOEXEC | O_NOCTTY);
+}
+
+/* Returns -EIO so "return log_error(...)" reads naturally where no errno applies. */
+int log_at(const struct ctx *c, int level, const char *fmt, ...)
+{
+	char line[1024];
+	int saved = errno;
+	if (level > c->cfg.loglevel)
+		return -EIO;
+	int n = snprintf(line, sizeof(line), "<%d>earlyroot: ", level);
+	va_list ap;
+	va_start(ap, fmt);
+	errno = saved; /* for %m */
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	size_t len = strlen(line);
+	if (len < sizeof(line) - 1)
+		line[len++] = '\n';
+	int fd = c->kmsg_fd >= 0 ? c->kmsg_fd : 2;
+	if (write(fd, c->kmsg_fd >= 0 ? line : line + 3, c->kmsg_fd >= 0 ? len : len - 3) < 0) {
+		/* nowhere left to report it */
+	}
+	errno = saved;
+	return -EIO;
+}
+
+void console_printf(const struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vdprintf(c->console_fd >= 0 ? c->console_fd : 2, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* earlyroot: PID 1 of a generic initramfs. The boot, top to bottom. */
+#include <stdio.h>
+#include <string.h>
+
+#include "earlyroot.h"
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	struct ctx c = {.argv = argv, .kmsg_fd = -1, .console_fd = -1, .uevent_fd = -1};
+	config_defaults(&c.cfg);
+
+	/* subscribe before anything is probed, so no device appears unseen */
+	c.uevent_fd = uevent_open();
+	if (stage_early(&c) < 0)
+		emergency(&c);
+	stage_cmdline(&c);
+	c.disks = calloc(MAX_DISKS, sizeof(*c.disks));
+	if (!c.disks) {
+		log_error(&c, "out of memory");
+		emergency(&c);
+	}
+	if (stage_discover(&c) < 0 || stage_mount(&c) < 0 || stage_switch(&c) < 0)
+		emergency(&c);
+	emergency(&c); /* not reached: stage_switch returns only on failure */
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Hand over to the real init: move the API mounts, free the initramfs, make /sysroot the root, exec. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+
+#include "earlyroot.h"
+
+#define SYSROOT "/sysroot"
+
+/* Deletes the initramfs contents below dirfd, staying on device dev (never crossing a mount). */
+static void remove_tree(int dirfd, dev_t dev)
+{
+	DIR *dir = fdopendir(dirfd);
+	if (!dir) {
+		close(dirfd);
+		return;
+	}
+	for (struct dirent *e; (e = readdir(dir));) {
+		struct stat st;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int fd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				remove_tree(fd, dev);
+			unlinkat(dirfd, e->d_name, AT_REMOVEDIR);
+		} else {
+			unlinkat(dirfd, e->d_name, 0);
+		}
+	}
+	closedir(dir);
+}
+
+/* Resolves path inside /sysroot as the real root will see it (absolute symlinks included). */
+static bool executable_in_sysroot(const char *path)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+	_cleanup_close_ int root = open(SYSROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+	struct stat st;
+	if (fd < 0)
+		return errno == ENOSYS; /* an old kernel: let execv decide */
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
+int stage_switch(struct ctx *c)
+{
+	static const char *const moves[] = {"/dev", "/proc", "/sys", "/run"};
+	static const char *const inits[] = {"/sbin/init", "/etc/init", "/bin/init"};
+	const char *init = NULL;
+	char target[64];
+	struct stat st;
+	struct statfs sfs;
+
+	if (c->cfg.init[0])
+		init = executable_in_sysroot(c->cfg.init) ? c->cfg.init : NULL;
+	for (size_t i = 0; !init && !c->cfg.init[0] && i < ELEMENTSOF(inits); i++)
+		if (executable_in_sysroot(inits[i]))
+			init = inits[i];
+	if (!init) {
+		emergency_report(c, c->cfg.init[0] ? "the init= program is not an executable file on the root file system"
+						  : "no /sbin/init, /etc/init or /bin/init on the root file system");
+		return -ENOENT;
+	}
+
+	for (size_t i = 0; i < ELEMENTSOF(moves); i++) {
+		snprintf(target, sizeof(target), SYSROOT "%s", moves[i]);
+		if (stat(target, &st) < 0 || mount(moves[i], target, NULL, MS_MOVE, NULL) < 0) {
+			log_warn(c, "cannot move %s to the root file system (%m); detaching it", moves[i]);
+			umount2(moves[i], MNT_DETACH);
+		}
+	}
+	if (chdir(SYSROOT) < 0)
+		return log_error(c, "cannot enter " SYSROOT ": %m"), -errno;
+	/* only ever delete from the initramfs itself */
+	if (statfs("/", &sfs) == 0 && (sfs.f_type == RAMFS_MAGIC || sfs.f_type == TMPFS_MAGIC) &&
+	    stat("/", &st) == 0) {
+		int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0)
+			remove_tree(fd, st.st_dev);
+	}
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+		return log_error(c, "cannot move " SYSROOT " to /: %m"), -errno;
+	if (chroot(".") < 0 || chdir("/") < 0)
+		return log_error(c, "cannot change root: %m"), -errno;
+
+	log_info(c, "starting %s", init);
+	/* our own fds are O_CLOEXEC; 0, 1 and 2 stay the console for the real init */
+	/* the kernel's arguments for init (e.g. "single") go on to the real one */
+	c->argv[0] = (char *)init;
+	execv(init, c->argv);
+	return log_error(c, "cannot execute %s: %m", init), -errno;
+}
