@@ -11,8 +11,8 @@
 #define MAX_PARTS 128
 /* Machines with more disks than this boot with root= instead of DPS. */
 #define MAX_DISKS 32
-#define SPEC_MAX 256
-#define GUID_LEN 36
+#define SPEC_MAX  256
+#define GUID_LEN  36
 
 enum emergency_action { EMERGENCY_HALT, EMERGENCY_REBOOT, EMERGENCY_POWEROFF };
 enum ro_mode { RO_DEFAULT, RO_FORCE, RW_FORCE };
@@ -38,7 +38,7 @@ struct part {
 	int partno;
 	char type[GUID_LEN + 1]; /* lower case */
 	char uuid[GUID_LEN + 1]; /* lower case */
-	char label[72 * 3 + 1];  /* UTF-8 of up to 36 UTF-16 units */
+	char label[72 * 3 + 1];	 /* UTF-8 of up to 36 UTF-16 units */
 	uint64_t flags;
 	uint64_t start, size; /* in 512-byte sectors */
 	const char *rejected; /* why DPS did not take it; NULL if taken or not a candidate */
@@ -78,8 +78,8 @@ void log_open(struct ctx *c);
 __attribute__((format(printf, 3, 4))) int log_at(const struct ctx *c, int level, const char *fmt, ...);
 __attribute__((format(printf, 2, 3))) void console_printf(const struct ctx *c, const char *fmt, ...);
 #define log_error(c, ...) log_at(c, LOG_ERR_, __VA_ARGS__)
-#define log_warn(c, ...) log_at(c, LOG_WARN_, __VA_ARGS__)
-#define log_info(c, ...) log_at(c, LOG_INFO_, __VA_ARGS__)
+#define log_warn(c, ...)  log_at(c, LOG_WARN_, __VA_ARGS__)
+#define log_info(c, ...)  log_at(c, LOG_INFO_, __VA_ARGS__)
 #define log_debug(c, ...) log_at(c, LOG_DEBUG_, __VA_ARGS__)
 
 /* cmdline.c: pure parser; report() gets one line per malformed option, the default is kept */
@@ -89,9 +89,9 @@ void cmdline_parse(struct config *cfg, const char *line, cmdline_report_fn repor
 
 /* dps.c: pure functions over probed disks */
 extern const char DPS_ROOT_NATIVE[], DPS_USR_NATIVE[];
-#define GPT_FLAG_NO_AUTO (UINT64_C(1) << 63)
+#define GPT_FLAG_NO_AUTO   (UINT64_C(1) << 63)
 #define GPT_FLAG_READ_ONLY (UINT64_C(1) << 60)
-#define GPT_FLAG_GROW_FS (UINT64_C(1) << 59)
+#define GPT_FLAG_GROW_FS   (UINT64_C(1) << 59)
 const char *dps_type_name(const char *guid);
 struct dps_result dps_select(struct disk *disks, int ndisks, const char *boot_partuuid);
 int probe_disk(const char *path, struct disk *d);
@@ -131,5 +131,5 @@ static inline void freep(void *p)
 	free(*(void **)p);
 }
 #define _cleanup_close_ __attribute__((cleanup(closep)))
-#define _cleanup_free_ __attribute__((cleanup(freep)))
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#define _cleanup_free_	__attribute__((cleanup(freep)))
+#define ELEMENTSOF(a)	(sizeof(a) / sizeof((a)[0]))

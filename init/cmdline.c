@@ -10,7 +10,7 @@
 /* systemd's DefaultDeviceTimeoutSec default. */
 #define DEFAULT_TIMEOUT_SEC 90
 /* A day: anything longer is a typo, not a slow disk. */
-#define MAX_TIMEOUT_SEC 86400
+#define MAX_TIMEOUT_SEC	    86400
 
 void config_defaults(struct config *cfg)
 {
@@ -240,8 +240,7 @@ void cmdline_parse(struct config *cfg, const char *line, cmdline_report_fn repor
 		for (size_t i = 0; i < ELEMENTSOF(options); i++) {
 			if (strcmp(word, options[i].name) != 0)
 				continue;
-			const char *why =
-				truncated ? "value too long" : options[i].set(cfg, options[i].off, value);
+			const char *why = truncated ? "value too long" : options[i].set(cfg, options[i].off, value);
 			if (why && report) {
 				snprintf(msg, sizeof(msg), "ignoring %s%s%s: %s; keeping the default", word,
 					 value ? "=" : "", value ? value : "", why);

@@ -15,8 +15,7 @@
 /* the kernel's limit on block device names */
 #define DISK_NAME_LEN 32
 
-#define LOADER_PARTUUID_VAR                                                                                \
-	"/sys/firmware/efi/efivars/LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+#define LOADER_PARTUUID_VAR "/sys/firmware/efi/efivars/LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 
 /* The variable is a 4-byte attribute word, then the partition UUID as UTF-16LE text. */
 static void read_boot_partuuid(struct ctx *c)
@@ -60,7 +59,8 @@ static void name_partitions(const char *disk, struct disk *d)
 		int partno = atoi(buf);
 		for (int i = 0; i < d->nparts; i++)
 			if (d->parts[i].partno == partno)
-				snprintf(d->parts[i].node, sizeof(d->parts[i].node), "/dev/%.*s", DISK_NAME_LEN, e->d_name);
+				snprintf(d->parts[i].node, sizeof(d->parts[i].node), "/dev/%.*s", DISK_NAME_LEN,
+					 e->d_name);
 	}
 	closedir(dir);
 }
@@ -229,7 +229,8 @@ int stage_discover(struct ctx *c)
 		uint64_t now = now_ms();
 		if (now >= deadline) {
 			char msg[512];
-			snprintf(msg, sizeof(msg), "%s (waited %u s; rd.systemd.default_device_timeout_sec= sets the time)",
+			snprintf(msg, sizeof(msg),
+				 "%s (waited %u s; rd.systemd.default_device_timeout_sec= sets the time)",
 				 why ? why : "root not found", c->cfg.timeout_sec);
 			emergency_report(c, msg);
 			return -ETIMEDOUT;

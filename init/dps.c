@@ -74,8 +74,10 @@ int probe_disk(const char *path, struct disk *d)
 		close(fd);
 		return -ENOMEM;
 	}
+	char node[sizeof(d->node)];
+	snprintf(node, sizeof(node), "%s", path); /* path may be d->node itself */
 	memset(d, 0, sizeof(*d));
-	snprintf(d->node, sizeof(d->node), "%s", path);
+	memcpy(d->node, node, sizeof(node));
 	if (blkid_probe_set_device(pr, fd, 0, 0) < 0) {
 		r = -EIO;
 		goto out;

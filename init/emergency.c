@@ -8,9 +8,8 @@
 
 static void flag_names(uint64_t flags, char *buf, size_t size)
 {
-	snprintf(buf, size, "0x%016llx%s%s%s", (unsigned long long)flags,
-		 flags & GPT_FLAG_NO_AUTO ? " no-auto" : "", flags & GPT_FLAG_READ_ONLY ? " read-only" : "",
-		 flags & GPT_FLAG_GROW_FS ? " grow-fs" : "");
+	snprintf(buf, size, "0x%016llx%s%s%s", (unsigned long long)flags, flags & GPT_FLAG_NO_AUTO ? " no-auto" : "",
+		 flags & GPT_FLAG_READ_ONLY ? " read-only" : "", flags & GPT_FLAG_GROW_FS ? " grow-fs" : "");
 }
 
 void emergency_report(struct ctx *c, const char *why)
@@ -29,17 +28,17 @@ void emergency_report(struct ctx *c, const char *why)
 		for (int i = 0; i < d->nparts; i++) {
 			const struct part *p = &d->parts[i];
 			flag_names(p->flags, flags, sizeof(flags));
-			console_printf(c,
-				       "    %s #%d type %s (%s) uuid %s label \"%s\" flags %s size %llu MiB%s%s\n",
-				       p->node[0] ? p->node : "?", p->partno, p->type, dps_type_name(p->type),
-				       p->uuid, p->label, flags, (unsigned long long)(p->size >> 11),
+			console_printf(c, "    %s #%d type %s (%s) uuid %s label \"%s\" flags %s size %llu MiB%s%s\n",
+				       p->node[0] ? p->node : "?", p->partno, p->type, dps_type_name(p->type), p->uuid,
+				       p->label, flags, (unsigned long long)(p->size >> 11),
 				       p->rejected ? ": not used, " : "", p->rejected ? p->rejected : "");
 		}
 	}
-	console_printf(c, "earlyroot: to boot, give the root partition the type root-x86-64 (%s) without the "
-			  "no-auto flag on the boot disk, or pass root=PARTUUID=… (or UUID=, LABEL=, /dev/…) on "
-			  "the kernel command line; a missing disk may need a driver or more time "
-			  "(rd.systemd.default_device_timeout_sec=).\n",
+	console_printf(c,
+		       "earlyroot: to boot, give the root partition the type root-x86-64 (%s) without the "
+		       "no-auto flag on the boot disk, or pass root=PARTUUID=… (or UUID=, LABEL=, /dev/…) on "
+		       "the kernel command line; a missing disk may need a driver or more time "
+		       "(rd.systemd.default_device_timeout_sec=).\n",
 		       DPS_ROOT_NATIVE);
 }
 

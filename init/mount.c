@@ -13,12 +13,15 @@ static const struct {
 	const char *name;
 	unsigned long set, clear;
 } mount_opts[] = {
-	{"ro", MS_RDONLY, 0},	   {"rw", 0, MS_RDONLY},	   {"nosuid", MS_NOSUID, 0},
-	{"suid", 0, MS_NOSUID},	   {"nodev", MS_NODEV, 0},	   {"dev", 0, MS_NODEV},
-	{"noexec", MS_NOEXEC, 0},  {"exec", 0, MS_NOEXEC},	   {"sync", MS_SYNCHRONOUS, 0},
-	{"async", 0, MS_SYNCHRONOUS}, {"dirsync", MS_DIRSYNC, 0}, {"noatime", MS_NOATIME, 0},
-	{"atime", 0, MS_NOATIME},  {"nodiratime", MS_NODIRATIME, 0}, {"relatime", MS_RELATIME, 0},
-	{"strictatime", MS_STRICTATIME, 0}, {"lazytime", MS_LAZYTIME, 0}, {"defaults", 0, 0},
+	{"ro", MS_RDONLY, 0},	      {"rw", 0, MS_RDONLY},
+	{"nosuid", MS_NOSUID, 0},     {"suid", 0, MS_NOSUID},
+	{"nodev", MS_NODEV, 0},	      {"dev", 0, MS_NODEV},
+	{"noexec", MS_NOEXEC, 0},     {"exec", 0, MS_NOEXEC},
+	{"sync", MS_SYNCHRONOUS, 0},  {"async", 0, MS_SYNCHRONOUS},
+	{"dirsync", MS_DIRSYNC, 0},   {"noatime", MS_NOATIME, 0},
+	{"atime", 0, MS_NOATIME},     {"nodiratime", MS_NODIRATIME, 0},
+	{"relatime", MS_RELATIME, 0}, {"strictatime", MS_STRICTATIME, 0},
+	{"lazytime", MS_LAZYTIME, 0}, {"defaults", 0, 0},
 };
 
 /* Splits "a,b,c" into flags and a data string; returns false if data does not fit. */
@@ -45,8 +48,8 @@ bool mount_options(const char *opts, unsigned long *flags, char *data, size_t si
 	return true;
 }
 
-static int mount_one(struct ctx *c, const char *dev, const char *target, const char *fstype_opt,
-		     const char *opts, bool ro)
+static int mount_one(struct ctx *c, const char *dev, const char *target, const char *fstype_opt, const char *opts,
+		     bool ro)
 {
 	struct fsinfo fi;
 	char data[SPEC_MAX];
@@ -56,7 +59,8 @@ static int mount_one(struct ctx *c, const char *dev, const char *target, const c
 	if (!type[0]) {
 		probe_fs(dev, &fi);
 		if (!fi.type[0])
-			return log_error(c, "%s holds no file system libblkid knows; pass rootfstype= if it is one", dev),
+			return log_error(c, "%s holds no file system libblkid knows; pass rootfstype= if it is one",
+					 dev),
 			       -EINVAL;
 		if (strcmp(fi.type, "crypto_LUKS") == 0)
 			return log_error(c, "%s is a LUKS volume, which this build cannot unlock", dev), -EINVAL;

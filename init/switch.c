@@ -69,8 +69,9 @@ int stage_switch(struct ctx *c)
 		if (executable_in_sysroot(inits[i]))
 			init = inits[i];
 	if (!init) {
-		emergency_report(c, c->cfg.init[0] ? "the init= program is not an executable file on the root file system"
-						  : "no /sbin/init, /etc/init or /bin/init on the root file system");
+		emergency_report(c, c->cfg.init[0]
+					    ? "the init= program is not an executable file on the root file system"
+					    : "no /sbin/init, /etc/init or /bin/init on the root file system");
 		return -ENOENT;
 	}
 
@@ -84,8 +85,7 @@ int stage_switch(struct ctx *c)
 	if (chdir(SYSROOT) < 0)
 		return log_error(c, "cannot enter " SYSROOT ": %m"), -errno;
 	/* only ever delete from the initramfs itself */
-	if (statfs("/", &sfs) == 0 && (sfs.f_type == RAMFS_MAGIC || sfs.f_type == TMPFS_MAGIC) &&
-	    stat("/", &st) == 0) {
+	if (statfs("/", &sfs) == 0 && (sfs.f_type == RAMFS_MAGIC || sfs.f_type == TMPFS_MAGIC) && stat("/", &st) == 0) {
 		int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0)
 			remove_tree(fd, st.st_dev);
