@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* /sbin/init of the boot tests' root file systems: reports what earlyroot handed over, powers off. */
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+/* /proc/cmdline is at most COMMAND_LINE_SIZE (2048 on x86) plus a newline. */
+#define CMDLINE_MAX 4096
+
+static int read_line(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+static const char *mode(const char *path)
+{
+	struct statvfs sv;
+	if (statvfs(path, &sv) < 0)
+		return "unknown";
+	return sv.f_flag & ST_RDONLY ? "ro" : "rw";
+}
+
+/* A mount point has another st_dev than "/": true for every API file system earlyroot moves. */
+static bool mounted(const char *path, dev_t root_dev)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && st.st_dev != root_dev;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const api[] = {"/dev", "/proc", "/sys", "/run"};
+	char cmdline[CMDLINE_MAX] = "?", uptime[64] = "?", usr[16] = "absent", missing[64] = "";
+	struct stat root;
+	(void)argc;
+
+	if (stat("/", &root) < 0)
+		root.st_dev = 0;
+	for (size_t i = 0; i < sizeof(api) / sizeof(api[0]); i++)
+		if (!mounted(api[i], root.st_dev))
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
+				 missing[0] ? "," : "", api[i]);
+	if (mounted("/usr", root.st_dev))
+		snprintf(usr, sizeof(usr), "mounted,%s", mode("/usr"));
+	read_line("/proc/cmdline", cmdline, sizeof(cmdline));
+	if (read_line("/proc/uptime", uptime, sizeof(uptime)) == 0)
+		uptime[strcspn(uptime, " ")] = 0;
+
+	int fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		fd = STDOUT_FILENO;
+	dprintf(fd, "\nEARLYROOT-MARKER pid=%d argv0=%s root=%s usr=%s api=%s%s uptime=%s cmdline=%s\n", (int)getpid(),
+		argv[0] ? argv[0] : "?", mode("/"), usr, missing[0] ? "missing:" : "ok", missing, uptime, cmdline);
+	sync();
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause(); /* PID 1 must not exit: that would be a kernel panic, not a result */
+}
