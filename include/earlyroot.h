@@ -58,12 +58,16 @@ struct dps_result {
 	const char *error; /* set when no root was chosen */
 };
 
+struct kmod_ctx;
+
 struct ctx {
 	struct config cfg;
 	char **argv; /* ours, passed on to the real init */
 	int kmsg_fd;
 	int console_fd;
 	int uevent_fd;
+	struct kmod_ctx *kmod;		  /* NULL: this initramfs carries no modules */
+	char profile[64];		  /* the modules-list/ profile the modules came from */
 	char boot_partuuid[GUID_LEN + 1]; /* from LoaderDevicePartUUID, lower case; "" when absent */
 	struct disk *disks;
 	int ndisks;
@@ -110,9 +114,17 @@ int stage_switch(struct ctx *c);
 void emergency_report(struct ctx *c, const char *why);
 __attribute__((noreturn)) void emergency(struct ctx *c);
 
+/* modules.c */
+int modules_init(struct ctx *c);
+int stage_modules(struct ctx *c);
+int modules_load(struct ctx *c, const char *alias);
+void modules_uevent(void *userdata, const char *msg, size_t len);
+void modules_report_unclaimed(const struct ctx *c);
+
 /* uevent.c */
+typedef void (*uevent_fn)(void *userdata, const char *msg, size_t len);
 int uevent_open(void);
-int uevent_wait(int fd, int timeout_ms);
+int uevent_wait(int fd, int timeout_ms, uevent_fn fn, void *userdata);
 
 /* mount.c */
 bool mount_options(const char *opts, unsigned long *flags, char *data, size_t size);

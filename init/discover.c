@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <limits.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "earlyroot.h"
@@ -15,12 +16,21 @@
 /* the kernel's limit on block device names */
 #define DISK_NAME_LEN 32
 
-#define LOADER_PARTUUID_VAR "/sys/firmware/efi/efivars/LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+#define EFIVARS		    "/sys/firmware/efi/efivars"
+#define LOADER_PARTUUID_VAR EFIVARS "/LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 
 /* The variable is a 4-byte attribute word, then the partition UUID as UTF-16LE text. */
 static void read_boot_partuuid(struct ctx *c)
 {
 	unsigned char buf[4 + 2 * (GUID_LEN + 1)];
+	struct stat st;
+	if (stat("/sys/firmware/efi", &st) < 0)
+		return; /* not an EFI boot: search every disk */
+	modules_load(c, "fs-efivarfs");
+	if (mount("efivarfs", EFIVARS, "efivarfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 && errno != EBUSY) {
+		log_warn(c, "cannot mount efivarfs (%m): searching every disk for root");
+		return;
+	}
 	_cleanup_close_ int fd = open(LOADER_PARTUUID_VAR, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -217,7 +227,7 @@ int stage_discover(struct ctx *c)
 	uint64_t deadline = c->cfg.timeout_sec ? now_ms() + 1000ULL * c->cfg.timeout_sec : UINT64_MAX;
 	for (;;) {
 		/* take in everything already announced so one pass sees all disks present */
-		while (c->uevent_fd >= 0 && uevent_wait(c->uevent_fd, 0) > 0)
+		while (c->uevent_fd >= 0 && uevent_wait(c->uevent_fd, 0, modules_uevent, c) > 0)
 			;
 		int st = try_resolve(c, dps, &why);
 		if (st == FOUND)
@@ -240,7 +250,7 @@ int stage_discover(struct ctx *c)
 			return -ENODEV;
 		}
 		uint64_t left = deadline - now;
-		uevent_wait(c->uevent_fd, left > 1000 ? 1000 : (int)left);
+		uevent_wait(c->uevent_fd, left > 1000 ? 1000 : (int)left, modules_uevent, c);
 	}
 	log_info(c, "root is %s%s%s%s", c->root_dev, c->usr_dev[0] ? ", /usr is " : "", c->usr_dev,
 		 c->root_ro ? " (read-only)" : "");

@@ -11,29 +11,22 @@ static const struct early_mount {
 	const char *source, *target, *type;
 	unsigned long flags;
 	const char *data;
-	bool efi_only;
 } early_mounts[] = {
-	{"devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", false},
-	{"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false},
-	{"sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false},
-	{"tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", false},
-	{"efivarfs", "/sys/firmware/efi/efivars", "efivarfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true},
+	{"devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755"},
+	{"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL},
+	{"sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL},
+	{"tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"},
 };
 
 int stage_early(struct ctx *c)
 {
-	struct stat st;
 	int r = 0;
 	for (size_t i = 0; i < ELEMENTSOF(early_mounts); i++) {
 		const struct early_mount *m = &early_mounts[i];
-		if (m->efi_only && stat("/sys/firmware/efi", &st) < 0)
-			continue;
 		mkdir(m->target, 0755);
 		if (mount(m->source, m->target, m->type, m->flags, m->data) < 0 && errno != EBUSY) {
-			/* efivarfs may be missing from this kernel; without it we search every disk */
-			if (!m->efi_only)
-				r = -errno;
-			log_at(c, m->efi_only ? LOG_INFO_ : LOG_ERR_, "cannot mount %s on %s: %m", m->type, m->target);
+			r = -errno;
+			log_error(c, "cannot mount %s on %s: %m", m->type, m->target);
 		}
 		if (i == 0)
 			log_open(c);

@@ -34,6 +34,7 @@ void emergency_report(struct ctx *c, const char *why)
 				       p->rejected ? ": not used, " : "", p->rejected ? p->rejected : "");
 		}
 	}
+	modules_report_unclaimed(c);
 	console_printf(c,
 		       "earlyroot: to boot, give the root partition the type root-x86-64 (%s) without the "
 		       "no-auto flag on the boot disk, or pass root=PARTUUID=… (or UUID=, LABEL=, /dev/…) on "

@@ -21,6 +21,8 @@ int main(int argc, char **argv)
 		log_error(&c, "out of memory");
 		emergency(&c);
 	}
+	modules_init(&c);
+	stage_modules(&c);
 	if (stage_discover(&c) < 0 || stage_mount(&c) < 0 || stage_switch(&c) < 0)
 		emergency(&c);
 	emergency(&c); /* not reached: stage_switch returns only on failure */

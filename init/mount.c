@@ -66,6 +66,11 @@ static int mount_one(struct ctx *c, const char *dev, const char *target, const c
 			return log_error(c, "%s is a LUKS volume, which this build cannot unlock", dev), -EINVAL;
 		type = fi.type;
 	}
+	/* file systems that are modules on distribution kernels (xfs, btrfs, …): the kernel's own
+	 * request_module() has no modprobe to call in here */
+	char alias[80];
+	snprintf(alias, sizeof(alias), "fs-%.64s", type);
+	modules_load(c, alias);
 	if (!mount_options(opts, &flags, data, sizeof(data)))
 		return log_error(c, "mount options for %s are too long", target), -EINVAL;
 	if (ro)

@@ -8,12 +8,17 @@
 
 #include "earlyroot.h"
 
+#define UEVENT_BUFFER (4 * 1024 * 1024)
+
 int uevent_open(void)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1 /* kernel events */};
 	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
 	if (fd < 0)
 		return -errno;
+	/* events pile up while modules load; a full buffer would drop a disk's "add" */
+	int size = UEVENT_BUFFER;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int r = -errno;
 		close(fd);
@@ -22,17 +27,21 @@ int uevent_open(void)
 	return fd;
 }
 
-/* Waits up to timeout_ms (-1: forever) for events and drains them: 1 if any came, 0 on timeout. */
-int uevent_wait(int fd, int timeout_ms)
+/* Waits up to timeout_ms (-1: forever), then hands each pending event to fn: 1 if any came, 0 on timeout. */
+int uevent_wait(int fd, int timeout_ms, uevent_fn fn, void *userdata)
 {
 	char buf[8192];
+	ssize_t n;
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int r = poll(&p, 1, timeout_ms);
 	if (r < 0)
 		return errno == EINTR ? 0 : -errno;
 	if (r == 0)
 		return 0;
-	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0 || errno == ENOBUFS)
-		;
+	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0 || (n < 0 && errno == ENOBUFS))
+		if (n > 0 && fn) {
+			buf[n] = 0;
+			fn(userdata, buf, (size_t)n);
+		}
 	return 1;
 }
