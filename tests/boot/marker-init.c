@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* /sbin/init of the boot tests' root file systems: reports what earlyroot handed over, powers off. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -41,12 +43,40 @@ static bool mounted(const char *path, dev_t root_dev)
 	return stat(path, &st) == 0 && st.st_dev != root_dev;
 }
 
+/* The descriptors the real init inherited, "0,1,2" when earlyroot closed all of its own. */
+static void list_fds(char *buf, size_t size)
+{
+	DIR *d = opendir("/proc/self/fd");
+	size_t n = 0;
+	buf[0] = 0;
+	if (!d) {
+		snprintf(buf, size, "?");
+		return;
+	}
+	for (struct dirent *e; n < size && (e = readdir(d));) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
+			continue;
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? "," : "", e->d_name);
+	}
+	closedir(d);
+}
+
+static void join_args(int argc, char **argv, char *buf, size_t size)
+{
+	size_t n = 0;
+	snprintf(buf, size, "-");
+	for (int i = 1; i < argc && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? "," : "", argv[i]);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const api[] = {"/dev", "/proc", "/sys", "/run"};
-	char cmdline[CMDLINE_MAX] = "?", uptime[64] = "?", usr[16] = "absent", missing[64] = "";
+	char cmdline[CMDLINE_MAX] = "?", uptime[64] = "?", usr[16] = "absent", missing[64] = "", fds[256], args[512];
 	struct stat root;
-	(void)argc;
+
+	list_fds(fds, sizeof(fds)); /* first: before this program opens anything */
+	join_args(argc, argv, args, sizeof(args));
 
 	if (stat("/", &root) < 0)
 		root.st_dev = 0;
@@ -63,8 +93,9 @@ int main(int argc, char **argv)
 	int fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		fd = STDOUT_FILENO;
-	dprintf(fd, "\nEARLYROOT-MARKER pid=%d argv0=%s root=%s usr=%s api=%s%s uptime=%s cmdline=%s\n", (int)getpid(),
-		argv[0] ? argv[0] : "?", mode("/"), usr, missing[0] ? "missing:" : "ok", missing, uptime, cmdline);
+	dprintf(fd, "\nEARLYROOT-MARKER pid=%d argv0=%s root=%s usr=%s api=%s%s fds=%s args=%s uptime=%s cmdline=%s\n",
+		(int)getpid(), argv[0] ? argv[0] : "?", mode("/"), usr, missing[0] ? "missing:" : "ok", missing, fds,
+		args, uptime, cmdline);
 	sync();
 	reboot(RB_POWER_OFF);
 	for (;;)
