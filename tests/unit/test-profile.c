@@ -47,7 +47,7 @@ int main(void)
 		int line;
 	} bad_cases[] = {
 		{"ok\ntwo words\n", 2}, {"/lib/modules/x/\n", 1}, {"kernel/../../etc/\n", 1},
-		{"ok\n\n?\n", 3},	{"virtio.ko\n", 1},	   {"a/b\n", 1},
+		{"ok\n\n?\n", 3},	{"virtio.ko\n", 1},	  {"a/b\n", 1},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(bad_cases); i++) {
 		bad = 0;
