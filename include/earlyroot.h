@@ -31,6 +31,17 @@ struct config {
 	bool quiet;
 	int loglevel; /* kmsg lines above this level are not written */
 	unsigned timeout_sec;
+	bool luks;		     /* rd.luks=0 leaves LUKS volumes locked */
+	char luks_options[SPEC_MAX]; /* rd.luks.options= */
+	char luks_name[SPEC_MAX];    /* rd.luks.name=UUID=NAME */
+	char luks_uuid[SPEC_MAX];    /* rd.luks.uuid=UUID */
+};
+
+struct luks_opts {
+	uint32_t flags; /* CRYPT_ACTIVATE_* */
+	bool headless;
+	unsigned tries;
+	char tpm2_device[64]; /* "" or "auto": /dev/tpmrm0 */
 };
 
 struct part {
@@ -71,6 +82,8 @@ struct ctx {
 	char boot_partuuid[GUID_LEN + 1]; /* from LoaderDevicePartUUID, lower case; "" when absent */
 	struct disk *disks;
 	int ndisks;
+	char root_spec[SPEC_MAX]; /* root= with /dev/mapper/NAME turned into its LUKS volume's UUID= */
+	char luks_root_name[64];  /* the device-mapper name of an encrypted root */
 	char root_dev[SPEC_MAX];
 	char usr_dev[SPEC_MAX];
 	bool root_ro, usr_ro;
@@ -89,6 +102,7 @@ __attribute__((format(printf, 2, 3))) void console_printf(const struct ctx *c, c
 /* cmdline.c: pure parser; report() gets one line per malformed option, the default is kept */
 typedef void (*cmdline_report_fn)(void *userdata, const char *msg);
 void config_defaults(struct config *cfg);
+int parse_boolean(const char *value);
 void cmdline_parse(struct config *cfg, const char *line, cmdline_report_fn report, void *userdata);
 
 /* dps.c: pure functions over probed disks */
@@ -113,6 +127,13 @@ int stage_switch(struct ctx *c);
 /* emergency.c: the report says what was found and what to do; emergency() never returns */
 void emergency_report(struct ctx *c, const char *why);
 __attribute__((noreturn)) void emergency(struct ctx *c);
+
+/* unlock.c, tpm2.c */
+int luks_options_parse(const char *s, const char *uuid, struct luks_opts *o, cmdline_report_fn report, void *ud);
+int stage_unlock(struct ctx *c);
+struct crypt_device;
+/* 0 if a token unlocked the volume; -ENODEV no TPM, -ENOKEY no token worked, -EOPNOTSUPP unsupported */
+int tpm2_unlock(struct ctx *c, struct crypt_device *cd, const char *name, const struct luks_opts *o);
 
 /* modules.c */
 int modules_init(struct ctx *c);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Kernel command line: systemd-compatible option names, parsed into struct config. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +20,7 @@ void config_defaults(struct config *cfg)
 	cfg->emergency = EMERGENCY_HALT;
 	cfg->loglevel = LOG_INFO_;
 	cfg->timeout_sec = DEFAULT_TIMEOUT_SEC;
+	cfg->luks = true;
 }
 
 /* Each setter returns NULL when the value was taken, or a reason for rejecting it. */
@@ -93,27 +95,29 @@ static const char *set_quiet(struct config *cfg, size_t off, const char *value)
 	return NULL;
 }
 
-/* systemd's parse_boolean(); a bare option name means true. */
-static const char *set_bool(struct config *cfg, size_t off, const char *value)
+/* systemd's boolean words; no value (a bare option name) means true. Returns 1, 0 or -EINVAL. */
+int parse_boolean(const char *value)
 {
 	static const char *const yes[] = {"1", "yes", "y", "true", "t", "on"};
 	static const char *const no[] = {"0", "no", "n", "false", "f", "off"};
-	bool *dst = (bool *)((char *)cfg + off);
-	if (!value) {
-		*dst = true;
-		return NULL;
-	}
+	if (!value)
+		return 1;
 	for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
-		if (strcasecmp(value, yes[i]) == 0) {
-			*dst = true;
-			return NULL;
-		}
-		if (strcasecmp(value, no[i]) == 0) {
-			*dst = false;
-			return NULL;
-		}
+		if (strcasecmp(value, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(value, no[i]) == 0)
+			return 0;
 	}
-	return "expected a boolean (1/0, yes/no, true/false, on/off)";
+	return -EINVAL;
+}
+
+static const char *set_bool(struct config *cfg, size_t off, const char *value)
+{
+	int b = parse_boolean(value);
+	if (b < 0)
+		return "expected a boolean (1/0, yes/no, true/false, on/off)";
+	*(bool *)((char *)cfg + off) = b;
+	return NULL;
 }
 
 static bool parse_uint(const char *v, unsigned long max, unsigned long *out)
@@ -172,6 +176,15 @@ static const char *set_emergency(struct config *cfg, size_t off, const char *val
 	return "expected halt, reboot or poweroff";
 }
 
+/* rd.luks.name=UUID=NAME */
+static const char *set_luks_name(struct config *cfg, size_t off, const char *value)
+{
+	const char *eq = value ? strchr(value, '=') : NULL;
+	if (!eq || eq == value || !eq[1] || strchr(eq + 1, '/'))
+		return "expected UUID=NAME";
+	return set_text(cfg, off, value);
+}
+
 #define F(field) offsetof(struct config, field)
 static const struct option {
 	const char *name;
@@ -196,6 +209,10 @@ static const struct option {
 	{"rd.systemd.log_level", set_loglevel, 0},
 	{"systemd.default_device_timeout_sec", set_timeout, 0},
 	{"rd.systemd.default_device_timeout_sec", set_timeout, 0},
+	{"rd.luks", set_bool, F(luks)},
+	{"rd.luks.options", set_text, F(luks_options)},
+	{"rd.luks.name", set_luks_name, F(luks_name)},
+	{"rd.luks.uuid", set_text, F(luks_uuid)},
 };
 #undef F
 

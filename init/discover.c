@@ -177,6 +177,25 @@ static bool resolve_spec(struct ctx *c, const char *spec_in, char *node, size_t 
 	return false;
 }
 
+/* root=/dev/mapper/NAME: the LUKS volume rd.luks.name=UUID=NAME (or NAME=luks-UUID) names. */
+static void luks_root_spec(struct ctx *c)
+{
+	const char *name = c->cfg.root + strlen("/dev/mapper/");
+	const char *eq = strchr(c->cfg.luks_name, '=');
+	snprintf(c->luks_root_name, sizeof(c->luks_root_name), "root");
+	snprintf(c->root_spec, sizeof(c->root_spec), "%s", c->cfg.root);
+	if (strncmp(c->cfg.root, "/dev/mapper/", strlen("/dev/mapper/")) != 0)
+		return;
+	if (eq && strcmp(eq + 1, name) == 0)
+		snprintf(c->root_spec, sizeof(c->root_spec), "UUID=%.*s", (int)(eq - c->cfg.luks_name),
+			 c->cfg.luks_name);
+	else if (strncmp(name, "luks-", 5) == 0)
+		snprintf(c->root_spec, sizeof(c->root_spec), "UUID=%s", name + 5);
+	else
+		return;
+	snprintf(c->luks_root_name, sizeof(c->luks_root_name), "%.63s", name);
+}
+
 enum { PENDING, FOUND, FAILED };
 
 /* One look at the devices present now. */
@@ -194,7 +213,7 @@ static int try_resolve(struct ctx *c, bool dps, const char **why)
 		snprintf(c->root_dev, sizeof(c->root_dev), "%s", rp->node);
 		if (up && !c->cfg.usr[0])
 			snprintf(c->usr_dev, sizeof(c->usr_dev), "%s", up->node);
-	} else if (!resolve_spec(c, c->cfg.root, c->root_dev, sizeof(c->root_dev), &rp)) {
+	} else if (!resolve_spec(c, c->root_spec, c->root_dev, sizeof(c->root_dev), &rp)) {
 		*why = "no device matches root=";
 		return PENDING;
 	}
@@ -219,6 +238,7 @@ int stage_discover(struct ctx *c)
 		emergency_report(c, "no root= given and gpt-auto is disabled (systemd.gpt_auto=0)");
 		return -ENODEV;
 	}
+	luks_root_spec(c);
 	read_boot_partuuid(c);
 	if (dps)
 		log_info(c, "looking for the root partition by type (DPS) on %s",

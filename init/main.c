@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 	}
 	modules_init(&c);
 	stage_modules(&c);
-	if (stage_discover(&c) < 0 || stage_mount(&c) < 0 || stage_switch(&c) < 0)
+	if (stage_discover(&c) < 0 || stage_unlock(&c) < 0 || stage_mount(&c) < 0 || stage_switch(&c) < 0)
 		emergency(&c);
 	emergency(&c); /* not reached: stage_switch returns only on failure */
 }

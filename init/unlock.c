@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* LUKS: open the root (and /usr) volume with libcryptsetup: TPM2 tokens first, then the console. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <termios.h>
+
+#include <libcryptsetup.h>
+
+#include "earlyroot.h"
+
+/* systemd-cryptsetup's default number of passphrase tries */
+#define DEFAULT_TRIES  3
+/* LUKS2 passphrases may be longer, but nobody types more at a console */
+#define PASSPHRASE_MAX 512
+
+/* Parses rd.luks.options= ("opt,opt=value,…", or "UUID=opt,…" for one volume) for volume uuid. */
+int luks_options_parse(const char *s, const char *uuid, struct luks_opts *o, cmdline_report_fn report, void *ud)
+{
+	char buf[SPEC_MAX], msg[SPEC_MAX + 64], *save = NULL;
+	memset(o, 0, sizeof(*o));
+	o->tries = DEFAULT_TRIES;
+	snprintf(buf, sizeof(buf), "%s", s ? s : "");
+	char *opts = buf, *eq = strchr(buf, '=');
+	/* a leading UUID names the one volume these options are for */
+	if (eq && eq - buf == GUID_LEN && strspn(buf, "0123456789abcdefABCDEF-") == GUID_LEN) {
+		*eq = 0;
+		if (!uuid || strcasecmp(buf, uuid) != 0)
+			return 0;
+		opts = eq + 1;
+	}
+	for (char *t = strtok_r(opts, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(t, '=');
+		if (v)
+			*v++ = 0;
+		unsigned long n;
+		char *end;
+		if (strcmp(t, "discard") == 0)
+			o->flags |= CRYPT_ACTIVATE_ALLOW_DISCARDS;
+		else if (strcmp(t, "no-read-workqueue") == 0)
+			o->flags |= CRYPT_ACTIVATE_NO_READ_WORKQUEUE;
+		else if (strcmp(t, "no-write-workqueue") == 0)
+			o->flags |= CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE;
+		else if (strcmp(t, "read-only") == 0 || strcmp(t, "readonly") == 0)
+			o->flags |= CRYPT_ACTIVATE_READONLY;
+		else if (strcmp(t, "headless") == 0 && parse_boolean(v) >= 0)
+			o->headless = parse_boolean(v);
+		else if (strcmp(t, "tpm2-device") == 0 && v && (strcmp(v, "auto") == 0 || v[0] == '/'))
+			snprintf(o->tpm2_device, sizeof(o->tpm2_device), "%s", v);
+		else if (strcmp(t, "tries") == 0 && v && (n = strtoul(v, &end, 10), !*end && *v && n <= 100))
+			o->tries = n ? (unsigned)n : 100; /* systemd: 0 means "try forever"; we bound it */
+		else if (report) {
+			snprintf(msg, sizeof(msg), "ignoring rd.luks.options entry \"%s%s%s\"", t, v ? "=" : "",
+				 v ? v : "");
+			report(ud, msg);
+		}
+	}
+	return 0;
+}
+
+static void log_from_cryptsetup(int level, const char *msg, void *userdata)
+{
+	const struct ctx *c = userdata;
+	char line[512];
+	if (level != CRYPT_LOG_ERROR)
+		return;
+	snprintf(line, sizeof(line), "%s", msg);
+	line[strcspn(line, "\n")] = 0;
+	log_warn(c, "libcryptsetup: %s", line);
+}
+
+/* Reads one line from the console without echo. Returns its length or -errno. */
+static ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size)
+{
+	struct termios old, quiet;
+	ssize_t n = 0;
+	bool tty = tcgetattr(c->console_fd, &old) == 0;
+	console_printf(c, "%s", prompt);
+	if (tty) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		tcsetattr(c->console_fd, TCSAFLUSH, &quiet);
+	}
+	for (char ch; (size_t)n + 1 < size;) {
+		ssize_t r = read(c->console_fd, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			n = r < 0 ? -errno : -EIO;
+			break;
+		}
+		if (ch == '\n' || ch == '\r')
+			break;
+		buf[n++] = ch;
+	}
+	if (n >= 0)
+		buf[n] = 0;
+	if (tty)
+		tcsetattr(c->console_fd, TCSAFLUSH, &old);
+	console_printf(c, "\n");
+	return n;
+}
+
+/* The kernel asks modprobe for ciphers it lacks, and there is none here: load them up front. */
+static void load_crypto_modules(struct ctx *c, struct crypt_device *cd)
+{
+	static const char *const always[] = {"dm-crypt", "algif_skcipher", "algif_hash", "crypto-sha256"};
+	char alias[96], mode[64];
+	for (size_t i = 0; i < ELEMENTSOF(always); i++)
+		modules_load(c, always[i]);
+	const char *cipher = crypt_get_cipher(cd), *m = crypt_get_cipher_mode(cd);
+	if (cipher) {
+		snprintf(alias, sizeof(alias), "crypto-%.64s", cipher);
+		modules_load(c, alias);
+	}
+	if (m) {
+		snprintf(mode, sizeof(mode), "%s", m);
+		mode[strcspn(mode, "-")] = 0; /* "xts-plain64" → "xts" */
+		snprintf(alias, sizeof(alias), "crypto-%.64s", mode);
+		modules_load(c, alias);
+	}
+}
+
+static int ask_passphrase(struct ctx *c, struct crypt_device *cd, const char *name, const char *dev,
+			  const struct luks_opts *o)
+{
+	char pass[PASSPHRASE_MAX], prompt[SPEC_MAX + 128];
+	if (o->headless)
+		return log_error(c, "no token could unlock %s, and headless forbids asking for a passphrase", dev),
+		       -ENOKEY;
+	snprintf(prompt, sizeof(prompt), "Please enter the passphrase or recovery key for %s (%s): ", dev, name);
+	for (unsigned i = 1; i <= o->tries; i++) {
+		ssize_t n = ask_secret(c, prompt, pass, sizeof(pass));
+		if (n < 0) {
+			explicit_bzero(pass, sizeof(pass));
+			return log_error(c, "cannot read a passphrase from the console: %s", strerror((int)-n)), (int)n;
+		}
+		int r = crypt_activate_by_passphrase(cd, name, CRYPT_ANY_SLOT, pass, (size_t)n, o->flags);
+		explicit_bzero(pass, sizeof(pass));
+		if (r >= 0)
+			return r;
+		if (r != -EPERM)
+			return log_error(c, "cannot activate %s: %s", dev, strerror(-r)), r;
+		console_printf(c, "earlyroot: wrong passphrase (try %u of %u)\n", i, o->tries);
+		log_warn(c, "wrong passphrase for %s (try %u of %u)", dev, i, o->tries);
+	}
+	log_error(c, "no valid passphrase for %s after %u tries", dev, o->tries);
+	return -EPERM;
+}
+
+/* Opens dev as /dev/mapper/name when it is LUKS; *node then names the mapped device. */
+static int unlock_one(struct ctx *c, char *node, size_t size, const char *name, bool ro)
+{
+	struct crypt_device *cd = NULL;
+	struct luks_opts o;
+	char dev[SPEC_MAX];
+	int r;
+
+	snprintf(dev, sizeof(dev), "%s", node);
+	r = crypt_init(&cd, dev);
+	if (r < 0)
+		return log_error(c, "cannot open %s for LUKS: %s", dev, strerror(-r)), r;
+	crypt_set_log_callback(cd, log_from_cryptsetup, c);
+	r = crypt_load(cd, CRYPT_LUKS, NULL);
+	if (r < 0) {
+		crypt_free(cd);
+		return log_error(c, "%s has a LUKS signature but no valid header: %s", dev, strerror(-r)), r;
+	}
+	luks_options_parse(c->cfg.luks_options, crypt_get_uuid(cd), &o, NULL, NULL);
+	if (ro)
+		o.flags |= CRYPT_ACTIVATE_READONLY;
+	load_crypto_modules(c, cd);
+
+	r = tpm2_unlock(c, cd, name, &o);
+	if (r == -ENOKEY || r == -EOPNOTSUPP || r == -ENODEV)
+		r = ask_passphrase(c, cd, name, dev, &o);
+	crypt_free(cd);
+	if (r < 0)
+		return r;
+	snprintf(node, size, "/dev/mapper/%s", name);
+	log_info(c, "unlocked %s as %s", dev, node);
+	return 0;
+}
+
+int stage_unlock(struct ctx *c)
+{
+	struct fsinfo fi;
+	if (!c->cfg.luks)
+		return 0;
+	if (probe_fs(c->root_dev, &fi) == 0 && strcmp(fi.type, "crypto_LUKS") == 0) {
+		int r = unlock_one(c, c->root_dev, sizeof(c->root_dev), c->luks_root_name, c->root_ro);
+		if (r < 0)
+			return r;
+	}
+	if (c->usr_dev[0] && probe_fs(c->usr_dev, &fi) == 0 && strcmp(fi.type, "crypto_LUKS") == 0)
+		return unlock_one(c, c->usr_dev, sizeof(c->usr_dev), "usr", c->usr_ro);
+	return 0;
+}
