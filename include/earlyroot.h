@@ -79,6 +79,7 @@ struct ctx {
 	int uevent_fd;
 	struct kmod_ctx *kmod;		  /* NULL: this initramfs carries no modules */
 	char profile[64];		  /* the modules-list/ profile the modules came from */
+	int unclaimed;			  /* devices the emergency report found without a driver */
 	char boot_partuuid[GUID_LEN + 1]; /* from LoaderDevicePartUUID, lower case; "" when absent */
 	struct disk *disks;
 	int ndisks;
@@ -140,7 +141,7 @@ int modules_init(struct ctx *c);
 int stage_modules(struct ctx *c);
 int modules_load(struct ctx *c, const char *alias);
 void modules_uevent(void *userdata, const char *msg, size_t len);
-void modules_report_unclaimed(const struct ctx *c);
+void modules_report_unclaimed(struct ctx *c);
 
 /* uevent.c */
 typedef void (*uevent_fn)(void *userdata, const char *msg, size_t len);

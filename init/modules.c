@@ -86,67 +86,69 @@ void modules_uevent(void *userdata, const char *msg, size_t len)
 			modules_load(c, msg + i + 9);
 }
 
+/* Calls fn for every device of bus that has a modalias; stops early when fn returns false. */
+static void each_device(struct ctx *c, const char *bus,
+			bool (*fn)(struct ctx *c, const char *bus, const char *dev, const char *alias))
+{
+	char path[600], alias[512];
+	snprintf(path, sizeof(path), "/sys/bus/%.64s/devices", bus);
+	DIR *devs = opendir(path);
+	if (!devs)
+		return;
+	for (struct dirent *d; (d = readdir(devs));) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/%.64s/devices/%.256s/modalias", bus, d->d_name);
+		if (read_text(path, alias, sizeof(alias)) == 0 && alias[0] && !fn(c, bus, d->d_name, alias))
+			break;
+	}
+	closedir(devs);
+}
+
+static bool coldplug_one(struct ctx *c, const char *bus, const char *dev, const char *alias)
+{
+	(void)bus, (void)dev;
+	modules_load(c, alias);
+	return true;
+}
+
 /* Every bus's devices, in sysfs order; a device appearing meanwhile comes again as a uevent. */
 int stage_modules(struct ctx *c)
 {
-	char path[600], alias[512];
 	if (!c->kmod)
 		return 0;
 	DIR *buses = opendir("/sys/bus");
 	if (!buses)
 		return log_error(c, "cannot read /sys/bus: %m"), -errno;
-	for (struct dirent *b; (b = readdir(buses));) {
-		if (b->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/%.64s/devices", b->d_name);
-		DIR *devs = opendir(path);
-		if (!devs)
-			continue;
-		for (struct dirent *d; (d = readdir(devs));) {
-			if (d->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "/sys/bus/%.64s/devices/%.256s/modalias", b->d_name, d->d_name);
-			if (read_text(path, alias, sizeof(alias)) == 0 && alias[0])
-				modules_load(c, alias);
-		}
-		closedir(devs);
-	}
+	for (struct dirent *b; (b = readdir(buses));)
+		if (b->d_name[0] != '.')
+			each_device(c, b->d_name, coldplug_one);
 	closedir(buses);
 	return 0;
 }
 
+static bool report_unclaimed(struct ctx *c, const char *bus, const char *dev, const char *alias)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "/sys/bus/%.64s/devices/%.256s/driver", bus, dev);
+	/* PCI: only mass storage controllers (class 01); bridges and the like never bind */
+	if (access(path, F_OK) == 0 || (strcmp(bus, "pci") == 0 && !strstr(alias, "bc01")))
+		return true;
+	if (c->unclaimed++ == 0)
+		console_printf(c, "earlyroot: devices no driver claimed (%s):\n",
+			       c->kmod ? "no module of this initramfs matches" : "this initramfs carries no modules");
+	console_printf(c, "  %s device %s, modalias %s\n", bus, dev, alias);
+	return true;
+}
+
 /* For the emergency report: storage-like devices no driver took. */
-void modules_report_unclaimed(const struct ctx *c)
+void modules_report_unclaimed(struct ctx *c)
 {
 	static const char *const buses[] = {"pci", "virtio", "scsi", "usb", "mmc", "nvme"};
-	char path[600], alias[512];
-	int n = 0;
-	for (size_t i = 0; i < ELEMENTSOF(buses); i++) {
-		snprintf(path, sizeof(path), "/sys/bus/%s/devices", buses[i]);
-		DIR *devs = opendir(path);
-		if (!devs)
-			continue;
-		for (struct dirent *d; (d = readdir(devs));) {
-			if (d->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "/sys/bus/%s/devices/%.256s/driver", buses[i], d->d_name);
-			if (access(path, F_OK) == 0)
-				continue;
-			snprintf(path, sizeof(path), "/sys/bus/%s/devices/%.256s/modalias", buses[i], d->d_name);
-			if (read_text(path, alias, sizeof(alias)) < 0 || !alias[0])
-				continue;
-			/* PCI: only mass storage controllers (class 01); bridges and the like never bind */
-			if (strcmp(buses[i], "pci") == 0 && !strstr(alias, "bc01"))
-				continue;
-			if (n++ == 0)
-				console_printf(c, "earlyroot: devices no driver claimed (%s):\n",
-					       c->kmod ? "no module of this initramfs matches"
-						       : "this initramfs carries no modules");
-			console_printf(c, "  %s device %s, modalias %s\n", buses[i], d->d_name, alias);
-		}
-		closedir(devs);
-	}
-	if (n && c->kmod)
+	c->unclaimed = 0;
+	for (size_t i = 0; i < ELEMENTSOF(buses); i++)
+		each_device(c, buses[i], report_unclaimed);
+	if (c->unclaimed && c->kmod)
 		console_printf(c, "earlyroot: add their drivers to the modules-list/ profile '%s' and rebuild\n",
 			       c->profile);
 }
