@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* /sbin/init of the TPM boot tests' roots (content=tpm-check): reports the SHA-256 PCRs 7 and 11 the real
+ * root sees and, when the root holds /bin/tpm2_try_unseal, whether it can still unseal (run with the
+ * arguments this init got, i.e. what follows "--" on the kernel command line), then execs the marker:
+ *
+ *   EARLYROOT-TPM pcr7=<hex> pcr11=<hex>            ("none" without /sys/class/tpm/tpm0)
+ *   EARLYROOT-TPM unseal=failed (exit N) | unseal=ok | unseal=unavailable
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void pcr(int n, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/sys/class/tpm/tpm0/pcr-sha256/%d", n);
+	snprintf(buf, size, "none");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t r = read(fd, buf, size - 1);
+	close(fd);
+	buf[r > 0 ? r : 0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	for (char *p = buf; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char)(*p - 'A' + 'a');
+}
+
+int main(int argc, char **argv)
+{
+	static const char helper[] = "/bin/tpm2_try_unseal";
+	char p7[80], p11[80];
+	(void)argc;
+	int con = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (con < 0)
+		con = STDOUT_FILENO;
+	pcr(7, p7, sizeof(p7));
+	pcr(11, p11, sizeof(p11));
+	dprintf(con, "\nEARLYROOT-TPM pcr7=%s pcr11=%s\n", p7, p11);
+	if (access(helper, X_OK) == 0) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			argv[0] = (char *)helper;
+			execv(helper, argv);
+			_exit(127);
+		}
+		int st = 0;
+		while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			dprintf(con, "EARLYROOT-TPM unseal=ok\n");
+		else if (pid > 0 && WIFEXITED(st))
+			dprintf(con, "EARLYROOT-TPM unseal=failed (exit %d)\n", WEXITSTATUS(st));
+		else
+			dprintf(con, "EARLYROOT-TPM unseal=failed (%s)\n", pid < 0 ? "fork" : "signal");
+	} else {
+		dprintf(con, "EARLYROOT-TPM unseal=unavailable (no %s)\n", helper);
+	}
+	argv[0] = "/sbin/init";
+	execv("/bin/earlyroot-marker", argv);
+	dprintf(con, "EARLYROOT-TPM cannot exec /bin/earlyroot-marker: %m\n");
+	for (;;)
+		pause(); /* PID 1 must not exit */
+}
