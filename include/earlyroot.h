@@ -135,6 +135,10 @@ int stage_unlock(struct ctx *c);
 struct crypt_device;
 /* 0 if a token unlocked the volume; -ENODEV no TPM, -ENOKEY no token worked, -EOPNOTSUPP unsupported */
 int tpm2_unlock(struct ctx *c, struct crypt_device *cd, const char *name, const struct luks_opts *o);
+/* Extends PCR 11 with a boot phase ("enter-initrd", "leave-initrd") in every good bank; 0 without a TPM. */
+int tpm2_measure_phase(struct ctx *c, const char *word);
+/* Reads one line from the console without echo (for passphrases and TPM2 PINs). Returns its length or -errno. */
+ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size);
 
 /* modules.c */
 int modules_init(struct ctx *c);

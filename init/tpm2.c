@@ -1,19 +1,255 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* TPM2: unseal systemd-tpm2 tokens through /dev/tpmrm0. */
+/* TPM2: unlock LUKS2 volumes with their systemd-tpm2 tokens through /dev/tpmrm0, and measure the boot
+ * phases into PCR 11. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <libcryptsetup.h>
 
 #include "earlyroot.h"
+#include "tpm2.h"
+
+/* LUKS2 holds at most 32 tokens */
+#define TOKENS_MAX    32
+/* each wrong PIN counts against the TPM's dictionary-attack counter; systemd-cryptsetup asks 3 times too */
+#define PIN_TRIES     3
+#define PIN_MAX	      256
+/* a UKI's .pcrsig holds a few signatures per bank: a few KiB */
+#define SIGNATURE_MAX (1024 * 1024)
+#define PHASE_PCR     11
+
+/* Everything derived from the PIN and the unsealed secret, wiped on every path out. */
+struct secrets {
+	char pin[PIN_MAX];
+	uint8_t auth[TPM2_SHA256_SIZE];
+	size_t auth_len;
+	uint8_t secret[TPM2_SECRET_MAX];
+	size_t secret_len;
+	char passphrase[(TPM2_SECRET_MAX + 2) / 3 * 4 + 1];
+};
+
+static void secrets_wipe(struct secrets *s)
+{
+	explicit_bzero(s, sizeof(*s));
+}
+
+static int read_signature(const char *path, char **buf, size_t *len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	*buf = NULL, *len = 0;
+	if (fd < 0)
+		return -errno;
+	char *p = malloc(SIGNATURE_MAX);
+	if (!p)
+		return -ENOMEM;
+	size_t n = 0;
+	for (ssize_t r; n < SIGNATURE_MAX; n += (size_t)r) {
+		r = read(fd, p + n, SIGNATURE_MAX - n);
+		if (r < 0 && errno == EINTR) {
+			r = 0;
+			continue;
+		}
+		if (r < 0) {
+			free(p);
+			return -errno;
+		}
+		if (r == 0)
+			break;
+	}
+	*buf = p, *len = n;
+	return 0;
+}
+
+static int activate(struct ctx *c, struct crypt_device *cd, const char *name, const struct luks_opts *o,
+		    const char *dev, int id, const struct tpm2_token *tok, struct secrets *s)
+{
+	/* systemd enrolls base64 of the secret as the keyslot's passphrase ("for compat with homed") */
+	size_t n = tpm2_base64(s->passphrase, s->secret, s->secret_len);
+	int r = crypt_activate_by_passphrase(cd, name, tok->keyslot, s->passphrase, n, o->flags);
+	if (r >= 0) {
+		log_info(c, "%s: unlocked with TPM2 token %d (keyslot %d)", dev, id, tok->keyslot);
+		return 0;
+	}
+	if (r == -EPERM || r == -ENOENT)
+		return log_warn(c, "%s: TPM2 token %d unsealed a secret that does not open keyslot %d", dev, id,
+				tok->keyslot),
+		       -ENOKEY;
+	return log_error(c, "%s: cannot activate with TPM2 token %d: %s", dev, id, strerror(-r)), r;
+}
+
+/* 0 when unlocked, -ENOKEY when this token did not work, other -errno when activation itself failed. */
+static int unlock_token(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, const char *name,
+			const struct luks_opts *o, const char *dev, int id, const struct tpm2_token *tok,
+			const char *sig, size_t sig_len, const char *sig_path)
+{
+	__attribute__((cleanup(secrets_wipe))) struct secrets s;
+	char why[512], prompt[SPEC_MAX + 64];
+	int r;
+
+	if (!tok->pin) {
+		s.secret_len = sizeof(s.secret);
+		r = tpm2_token_unseal(t, tok, NULL, 0, sig, sig_len, sig_path, s.secret, &s.secret_len, why,
+				      sizeof(why));
+		if (r < 0)
+			return log_warn(c, "%s: TPM2 token %d: %s", dev, id, why), -ENOKEY;
+		return activate(c, cd, name, o, dev, id, tok, &s);
+	}
+
+	snprintf(prompt, sizeof(prompt), "Please enter the TPM2 PIN for %s: ", dev);
+	for (unsigned i = 1; i <= PIN_TRIES; i++) {
+		ssize_t n = ask_secret(c, prompt, s.pin, sizeof(s.pin));
+		if (n < 0)
+			return log_error(c, "%s: cannot read a TPM2 PIN from the console: %s", dev, strerror((int)-n)),
+			       -ENOKEY;
+		s.auth_len = tpm2_pin_auth(s.pin, (size_t)n, tok->salt, tok->salt_len, s.auth);
+		explicit_bzero(s.pin, sizeof(s.pin));
+		s.secret_len = sizeof(s.secret);
+		r = tpm2_token_unseal(t, tok, s.auth, s.auth_len, sig, sig_len, sig_path, s.secret, &s.secret_len, why,
+				      sizeof(why));
+		explicit_bzero(s.auth, sizeof(s.auth));
+		if (r == 0)
+			return activate(c, cd, name, o, dev, id, tok, &s);
+		if (r != -EACCES)
+			return log_warn(c, "%s: TPM2 token %d: %s", dev, id, why), -ENOKEY;
+		console_printf(c, "earlyroot: wrong TPM2 PIN (try %u of %u)\n", i, PIN_TRIES);
+		log_warn(c, "%s: TPM2 token %d: wrong PIN (try %u of %u)", dev, id, i, PIN_TRIES);
+	}
+	log_error(c,
+		  "%s: TPM2 token %d: giving up after %u wrong PINs: each one counts against the TPM's "
+		  "dictionary-attack protection, and more would lock the TPM out for every PIN",
+		  dev, id, PIN_TRIES);
+	return -ENOKEY;
+}
+
+int tpm2_unlock_with(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, const char *name,
+		     const struct luks_opts *o, const char *sig_path)
+{
+	_cleanup_free_ struct tpm2_token *tok = malloc(sizeof(*tok));
+	_cleanup_free_ char *sig = NULL;
+	const char *dev = crypt_get_device_name(cd), *type, *json, *why;
+	size_t sig_len = 0;
+	bool sig_read = false;
+	unsigned tried = 0;
+	int r;
+
+	if (!tok)
+		return -ENOMEM;
+	for (int id = 0; id < TOKENS_MAX; id++) {
+		crypt_token_info st = crypt_token_status(cd, id, &type);
+		if (st == CRYPT_TOKEN_INACTIVE || st == CRYPT_TOKEN_INVALID || !type ||
+		    strcmp(type, "systemd-tpm2") != 0)
+			continue;
+		if (crypt_token_json_get(cd, id, &json) < 0)
+			continue;
+		r = tpm2_token_parse(json, strlen(json), tok, &why);
+		if (r < 0) {
+			log_warn(c, "%s: skipping TPM2 token %d: %s%s", dev, id, r == -EINVAL ? "malformed: " : "",
+				 why);
+			continue;
+		}
+		if (tok->pin && o->headless) {
+			log_warn(c, "%s: skipping TPM2 token %d: it needs a PIN, and headless forbids asking for one",
+				 dev, id);
+			continue;
+		}
+		if (tok->pubkey_pcr_mask && !sig_read) {
+			sig_read = true;
+			r = read_signature(sig_path, &sig, &sig_len);
+			if (r < 0 && r != -ENOENT)
+				log_warn(c, "cannot read %s: %s", sig_path, strerror(-r));
+		}
+		tried++;
+		r = unlock_token(c, t, cd, name, o, dev, id, tok, sig, sig_len, sig_path);
+		if (r != -ENOKEY)
+			return r;
+	}
+	return tried ? -ENOKEY : -EOPNOTSUPP;
+}
+
+static bool has_tpm2_token(struct crypt_device *cd)
+{
+	const char *type;
+	for (int id = 0; id < TOKENS_MAX; id++) {
+		crypt_token_info st = crypt_token_status(cd, id, &type);
+		if (st != CRYPT_TOKEN_INACTIVE && type && strcmp(type, "systemd-tpm2") == 0)
+			return true;
+	}
+	return false;
+}
 
 int tpm2_unlock(struct ctx *c, struct crypt_device *cd, const char *name, const struct luks_opts *o)
 {
-	(void)cd, (void)name, (void)o;
-	if (access("/dev/tpmrm0", F_OK) < 0) {
-		log_info(c, "no TPM2 (/dev/tpmrm0): asking for the passphrase");
+	const char *path = o->tpm2_device[0] && strcmp(o->tpm2_device, "auto") != 0 ? o->tpm2_device : TPM2_DEVICE;
+	struct tpm2 t;
+	if (!has_tpm2_token(cd))
+		return -EOPNOTSUPP;
+	int r = tpm2_open(&t, path);
+	if (r < 0) {
+		log_info(c, "no TPM2 (%s: %s): asking for the passphrase", path, strerror(-r));
 		return -ENODEV;
 	}
-	log_warn(c, "this build cannot unseal TPM2 tokens yet: asking for the passphrase");
-	return -EOPNOTSUPP;
+	r = tpm2_unlock_with(c, &t, cd, name, o, TPM2_SIGNATURE_PATH);
+	tpm2_close(&t);
+	return r;
+}
+
+int tpm2_measure_with(struct ctx *c, struct tpm2 *t, const char *word)
+{
+	static const uint8_t zero[TPM2_DIGEST_MAX], ones[TPM2_DIGEST_MAX] = {[0 ... TPM2_DIGEST_MAX - 1] = 0xff};
+	uint8_t pcrs[TPM2_PCRS][TPM2_DIGEST_MAX], digests[TPM2_MAX_BANKS][TPM2_DIGEST_MAX];
+	uint16_t all[TPM2_MAX_BANKS], good[TPM2_MAX_BANKS];
+	unsigned nall = 0, ngood = 0;
+	struct tpm2_banks banks;
+	char rc[96], names[64] = "";
+	int r = tpm2_get_banks(t, &banks);
+
+	/* systemd's tpm2_get_good_pcr_banks: complete banks whose PCR 11 is set, else all complete banks */
+	for (unsigned i = 0; r == 0 && i < banks.n; i++) {
+		uint16_t alg = banks.b[i].alg;
+		size_t size = tpm2_hash_size(alg);
+		if (!size || (banks.b[i].mask & 0xFFFFFF) != 0xFFFFFF)
+			continue;
+		all[nall++] = alg;
+		r = tpm2_pcr_read(t, alg, 1u << PHASE_PCR, pcrs);
+		if (r == 0 && memcmp(pcrs[PHASE_PCR], zero, size) != 0 && memcmp(pcrs[PHASE_PCR], ones, size) != 0)
+			good[ngood++] = alg;
+	}
+	const uint16_t *use = ngood ? good : all;
+	unsigned n = ngood ? ngood : nall;
+	for (unsigned i = 0; r == 0 && i < n; i++) {
+		tpm2_hash(use[i], word, strlen(word), digests[i]);
+		size_t len = strlen(names);
+		snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "", tpm2_hash_name(use[i]));
+	}
+	if (r == 0 && n == 0)
+		return log_error(c, "cannot measure \"%s\": the TPM has no complete PCR bank earlyroot knows", word),
+		       -EOPNOTSUPP;
+	if (r == 0)
+		r = tpm2_pcr_extend(t, PHASE_PCR, use, (const uint8_t(*)[TPM2_DIGEST_MAX])digests, n);
+	if (r != 0)
+		return log_error(c, "cannot measure \"%s\" into PCR %d: TPM2_%s failed: %s", word, PHASE_PCR,
+				 tpm2_cc_name(t->last_cc),
+				 r < 0 ? strerror(-r) : tpm2_rc_text((uint32_t)r, rc, sizeof(rc))),
+		       r < 0 ? r : -EIO;
+	log_info(c, "measured \"%s\" into PCR %d (%s)", word, PHASE_PCR, names);
+	return 0;
+}
+
+int tpm2_measure_phase(struct ctx *c, const char *word)
+{
+	/* Deviation from systemd, which extends PCR 11 only when booted from a measured UKI
+	 * (StubPcrKernelImage=11): earlyroot extends whenever a TPM2 is present. Its promise is that a secret
+	 * sealed to the initrd phase (PCR 11 after "enter-initrd") cannot be unsealed after switch_root, and
+	 * that holds only if "leave-initrd" is extended on every boot, UKI or not. */
+	struct tpm2 t;
+	int r = tpm2_open(&t, TPM2_DEVICE);
+	if (r == -ENOENT || r == -ENODEV || r == -ENXIO)
+		return 0; /* no TPM: nothing to measure into */
+	if (r < 0)
+		return log_error(c, "cannot measure \"%s\": cannot open %s: %s", word, TPM2_DEVICE, strerror(-r)), r;
+	r = tpm2_measure_with(c, &t, word);
+	tpm2_close(&t);
+	return r;
 }

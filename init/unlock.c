@@ -71,7 +71,7 @@ static void log_from_cryptsetup(int level, const char *msg, void *userdata)
 }
 
 /* Reads one line from the console without echo. Returns its length or -errno. */
-static ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size)
+ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size)
 {
 	struct termios old, quiet;
 	ssize_t n = 0;

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The TPM2 protocol's own functions (KDFa, KDFe, ECDH salting, names, PIN authValue) on nettle's primitives.
+ * TPM 2.0 Library part 1, §11.4.10 (KDFa, KDFe) and §C.6.1 (ECDH). */
+#include <sys/random.h>
+
+#include <nettle/aes.h>
+#include <nettle/base64.h>
+#include <nettle/bignum.h>
+#include <nettle/cfb.h>
+#include <nettle/ecc-curve.h>
+#include <nettle/ecc.h>
+#include <nettle/hmac.h>
+#include <nettle/pbkdf2.h>
+#include <nettle/sha1.h>
+#include <nettle/sha2.h>
+
+#include "tpm2.h"
+
+/* systemd's PBKDF2_HMAC_SHA256_ITERATIONS for salted PINs (v253+) */
+#define PIN_PBKDF2_ITERATIONS 10000
+
+int tpm2_random(void *buf, size_t n)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t r = getrandom((uint8_t *)buf + done, n - done, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+static void put_be32(uint8_t b[4], uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 24), b[1] = (uint8_t)(v >> 16), b[2] = (uint8_t)(v >> 8), b[3] = (uint8_t)v;
+}
+
+void tpm2_kdfa(const uint8_t *key, size_t key_len, const char *label, const uint8_t *u, size_t u_len, const uint8_t *v,
+	       size_t v_len, uint8_t *out, size_t bytes)
+{
+	struct hmac_sha256_ctx h;
+	uint8_t counter[4], bits[4], block[SHA256_DIGEST_SIZE];
+	put_be32(bits, (uint32_t)(bytes * 8));
+	for (uint32_t i = 1; bytes > 0; i++) {
+		size_t n = bytes < sizeof(block) ? bytes : sizeof(block);
+		put_be32(counter, i);
+		hmac_sha256_set_key(&h, key_len, key);
+		hmac_sha256_update(&h, 4, counter);
+		hmac_sha256_update(&h, strlen(label) + 1, (const uint8_t *)label); /* with its NUL */
+		hmac_sha256_update(&h, u_len, u);
+		hmac_sha256_update(&h, v_len, v);
+		hmac_sha256_update(&h, 4, bits);
+		hmac_sha256_digest(&h, sizeof(block), block);
+		memcpy(out, block, n);
+		out += n, bytes -= n;
+	}
+	explicit_bzero(&h, sizeof(h));
+	explicit_bzero(block, sizeof(block));
+}
+
+void tpm2_kdfe(const uint8_t *z, size_t z_len, const char *label, const uint8_t *u, size_t u_len, const uint8_t *v,
+	       size_t v_len, uint8_t *out, size_t bytes)
+{
+	struct sha256_ctx h;
+	uint8_t counter[4], block[SHA256_DIGEST_SIZE];
+	for (uint32_t i = 1; bytes > 0; i++) {
+		size_t n = bytes < sizeof(block) ? bytes : sizeof(block);
+		put_be32(counter, i);
+		sha256_init(&h);
+		sha256_update(&h, 4, counter);
+		sha256_update(&h, z_len, z);
+		sha256_update(&h, strlen(label) + 1, (const uint8_t *)label);
+		sha256_update(&h, u_len, u);
+		sha256_update(&h, v_len, v);
+		sha256_digest(&h, sizeof(block), block);
+		memcpy(out, block, n);
+		out += n, bytes -= n;
+	}
+	explicit_bzero(&h, sizeof(h));
+	explicit_bzero(block, sizeof(block));
+}
+
+struct rnd {
+	int err;
+};
+
+static void random_cb(void *ctx, size_t n, uint8_t *dst)
+{
+	struct rnd *r = ctx;
+	int e = tpm2_random(dst, n);
+	if (e < 0)
+		r->err = e;
+}
+
+static void mpz_wipe(mpz_t z)
+{
+	size_t n = mpz_size(z);
+	if (n)
+		explicit_bzero(mpz_limbs_modify(z, (mp_size_t)n), n * sizeof(mp_limb_t));
+	mpz_clear(z);
+}
+
+int tpm2_ecdh_salt(const uint8_t *x, size_t x_len, const uint8_t *y, size_t y_len, uint8_t salt[32],
+		   uint8_t point[TPM2_ECC_POINT_SIZE])
+{
+	const struct ecc_curve *curve = nettle_get_secp_256r1();
+	struct ecc_point tpm, q, shared;
+	struct ecc_scalar d;
+	struct rnd rnd = {0};
+	uint8_t z[32], qx[32], qy[32];
+	mpz_t ax, ay;
+	int r = 0;
+
+	if (x_len == 0 || x_len > 32 || y_len == 0 || y_len > 32)
+		return -EINVAL;
+	mpz_init(ax), mpz_init(ay);
+	nettle_mpz_set_str_256_u(ax, x_len, x);
+	nettle_mpz_set_str_256_u(ay, y_len, y);
+	ecc_point_init(&tpm, curve), ecc_point_init(&q, curve), ecc_point_init(&shared, curve);
+	ecc_scalar_init(&d, curve);
+	if (!ecc_point_set(&tpm, ax, ay)) {
+		r = -EINVAL; /* not on P-256 */
+		goto out;
+	}
+	ecc_scalar_random(&d, &rnd, random_cb);
+	if (rnd.err) {
+		r = rnd.err;
+		goto out;
+	}
+	ecc_point_mul_g(&q, &d);
+	ecc_point_mul(&shared, &d, &tpm);
+	ecc_point_get(&q, ax, ay);
+	nettle_mpz_get_str_256(32, qx, ax);
+	nettle_mpz_get_str_256(32, qy, ay);
+	ecc_point_get(&shared, ax, ay);
+	nettle_mpz_get_str_256(32, z, ax);
+	/* salt = KDFe(SHA256, Z, "SECRET", our x, the TPM key's x, 256) */
+	tpm2_kdfe(z, sizeof(z), "SECRET", qx, sizeof(qx), x, x_len, salt, 32);
+	struct tpm2_wr w = tpm2_wr(point, TPM2_ECC_POINT_SIZE);
+	tpm2_put_tpm2b(&w, qx, sizeof(qx));
+	tpm2_put_tpm2b(&w, qy, sizeof(qy));
+out:
+	explicit_bzero(z, sizeof(z));
+	explicit_bzero(d.p, (size_t)ecc_size(curve) * sizeof(mp_limb_t));
+	explicit_bzero(shared.p, 2 * (size_t)ecc_size(curve) * sizeof(mp_limb_t));
+	ecc_scalar_clear(&d);
+	ecc_point_clear(&tpm), ecc_point_clear(&q), ecc_point_clear(&shared);
+	mpz_wipe(ax), mpz_wipe(ay);
+	return r;
+}
+
+void tpm2_hash(uint16_t alg, const void *p, size_t n, uint8_t *out)
+{
+	union {
+		struct sha1_ctx sha1;
+		struct sha256_ctx sha256;
+		struct sha384_ctx sha384;
+		struct sha512_ctx sha512;
+	} h;
+	switch (alg) {
+	case TPM2_ALG_SHA1:
+		sha1_init(&h.sha1), sha1_update(&h.sha1, n, p), sha1_digest(&h.sha1, SHA1_DIGEST_SIZE, out);
+		break;
+	case TPM2_ALG_SHA256:
+		sha256_init(&h.sha256), sha256_update(&h.sha256, n, p);
+		sha256_digest(&h.sha256, SHA256_DIGEST_SIZE, out);
+		break;
+	case TPM2_ALG_SHA384:
+		sha384_init(&h.sha384), sha384_update(&h.sha384, n, p);
+		sha384_digest(&h.sha384, SHA384_DIGEST_SIZE, out);
+		break;
+	case TPM2_ALG_SHA512:
+		sha512_init(&h.sha512), sha512_update(&h.sha512, n, p);
+		sha512_digest(&h.sha512, SHA512_DIGEST_SIZE, out);
+		break;
+	}
+	explicit_bzero(&h, sizeof(h));
+}
+
+int tpm2_name(const uint8_t *pub, size_t pub_len, uint8_t name[TPM2_NAME_MAX])
+{
+	if (pub_len < 4 || (pub[2] << 8 | pub[3]) != TPM2_ALG_SHA256)
+		return -EOPNOTSUPP;
+	name[0] = 0x00, name[1] = 0x0B;
+	tpm2_hash(TPM2_ALG_SHA256, pub, pub_len, name + 2);
+	return 2 + TPM2_SHA256_SIZE;
+}
+
+size_t tpm2_trim(const uint8_t *auth, size_t len)
+{
+	while (len > 0 && auth[len - 1] == 0)
+		len--;
+	return len;
+}
+
+size_t tpm2_base64(char *dst, const uint8_t *src, size_t n)
+{
+	base64_encode_raw(dst, n, src);
+	dst[BASE64_ENCODE_RAW_LENGTH(n)] = 0;
+	return BASE64_ENCODE_RAW_LENGTH(n);
+}
+
+size_t tpm2_pin_auth(const char *pin, size_t pin_len, const uint8_t *salt, size_t salt_len, uint8_t auth[32])
+{
+	uint8_t dk[32];
+	char salted[BASE64_ENCODE_RAW_LENGTH(sizeof(dk)) + 1];
+	if (salt_len) {
+		pbkdf2_hmac_sha256(pin_len, (const uint8_t *)pin, PIN_PBKDF2_ITERATIONS, salt_len, salt, sizeof(dk),
+				   dk);
+		size_t n = tpm2_base64(salted, dk, sizeof(dk));
+		tpm2_hash(TPM2_ALG_SHA256, salted, n, auth);
+		explicit_bzero(dk, sizeof(dk));
+		explicit_bzero(salted, sizeof(salted));
+	} else
+		tpm2_hash(TPM2_ALG_SHA256, pin, pin_len, auth);
+	/* the TPM drops trailing zeros from every authValue; systemd 257 does too, 252 relies on the TPM */
+	return tpm2_trim(auth, 32);
+}
+
+void tpm2_cfb(const uint8_t key[16], const uint8_t iv[16], uint8_t *data, size_t n, bool encrypt)
+{
+	struct aes128_ctx aes;
+	uint8_t v[AES_BLOCK_SIZE];
+	memcpy(v, iv, sizeof(v));
+	aes128_set_encrypt_key(&aes, key);
+	if (encrypt)
+		cfb_encrypt(&aes, (nettle_cipher_func *)aes128_encrypt, AES_BLOCK_SIZE, v, n, data, data);
+	else
+		cfb_decrypt(&aes, (nettle_cipher_func *)aes128_encrypt, AES_BLOCK_SIZE, v, n, data, data);
+	explicit_bzero(&aes, sizeof(aes));
+	explicit_bzero(v, sizeof(v));
+}
