@@ -58,6 +58,9 @@ enum {
 	TPM2_RC_SUCCESS = 0,
 	TPM2_RC_PCR_CHANGED = 0x128,
 	TPM2_RC_LOCKOUT = 0x921,
+	TPM2_RC_YIELDED = 0x908,
+	TPM2_RC_TESTING = 0x90A,
+	TPM2_RC_RETRY = 0x922,
 	TPM2_RC_FMT1 = 0x080, /* format-one codes: the low 6 bits and 0x80 name the error */
 	TPM2_RC_AUTH_FAIL = 0x08E,
 	TPM2_RC_POLICY_FAIL = 0x09D,
@@ -232,7 +235,7 @@ struct tpm2_rsa_key {
 	uint8_t n[TPM2_RSA_MAX];
 	size_t n_len;
 	uint32_t e;
-	uint8_t fingerprint[TPM2_SHA256_SIZE]; /* SHA-256 of the DER SubjectPublicKeyInfo ("pkfp") */
+	uint8_t fingerprint[TPM2_SHA256_SIZE]; /* "pkfp": SHA-256 of the PKCS#1 RSAPublicKey DER */
 };
 /* Parses a PEM "PUBLIC KEY" (SubjectPublicKeyInfo) holding an RSA key. -EOPNOTSUPP for other key types. */
 int tpm2_pem_rsa_parse(const char *pem, size_t len, struct tpm2_rsa_key *k);

@@ -2,12 +2,17 @@
 /* A small TPM2 client: one command at a time over a file descriptor (/dev/tpmrm0, or a swtpm socket in the
  * host tests), HMAC sessions with response verification and AES-CFB response encryption. */
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
 
 #include "tpm2.h"
+
+/* TPM_RC_RETRY and friends: up to 100 × 20 ms, more than any self-test or NV write takes */
+#define BUSY_RETRIES 100
+#define BUSY_WAIT_NS (20 * 1000 * 1000)
 
 static const struct command {
 	uint32_t cc;
@@ -258,12 +263,19 @@ static int call(struct tpm2 *t, const struct call *c, struct tpm2_response *rsp)
 		return -E2BIG;
 	tpm2_put_u32(&(struct tpm2_wr){.p = t->cmd + 2, .cap = 4}, (uint32_t)w.len);
 
-	r = transmit(t, w.len, &len);
-	if (r < 0)
-		return r;
-	r = tpm2_parse_response(t->rsp, len, cmd->rsp_handles, c->nsessions, rsp);
-	if (r < 0)
-		return r;
+	for (unsigned i = 0;; i++) {
+		r = transmit(t, w.len, &len);
+		if (r < 0)
+			return r;
+		r = tpm2_parse_response(t->rsp, len, cmd->rsp_handles, c->nsessions, rsp);
+		if (r < 0)
+			return r;
+		/* the TPM did not start the command (busy, self-test, NV write pending): send it again */
+		if ((rsp->rc != TPM2_RC_RETRY && rsp->rc != TPM2_RC_YIELDED && rsp->rc != TPM2_RC_TESTING) ||
+		    i == BUSY_RETRIES)
+			break;
+		nanosleep(&(struct timespec){.tv_nsec = BUSY_WAIT_NS}, NULL);
+	}
 	if (rsp->rc != TPM2_RC_SUCCESS)
 		return (int)rsp->rc;
 	return c->nsessions ? check_sessions(c, cmd, rsp) : 0;

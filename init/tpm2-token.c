@@ -325,10 +325,6 @@ int tpm2_pem_rsa_parse(const char *pem, size_t len, struct tpm2_rsa_key *k)
 	int der_len = base64_decode(b, (size_t)(e - b), der, sizeof(der));
 	if (der_len <= 0)
 		return -EINVAL;
-	struct sha256_ctx h;
-	sha256_init(&h);
-	sha256_update(&h, (size_t)der_len, der);
-	sha256_digest(&h, sizeof(k->fingerprint), k->fingerprint);
 
 	/* SubjectPublicKeyInfo ::= SEQUENCE { SEQUENCE { OID, params }, BIT STRING { RSAPublicKey } } */
 	if (asn1_der_iterator_first(&i, (size_t)der_len, der) != ASN1_ITERATOR_CONSTRUCTED || i.type != ASN1_SEQUENCE ||
@@ -337,8 +333,16 @@ int tpm2_pem_rsa_parse(const char *pem, size_t len, struct tpm2_rsa_key *k)
 		return -EINVAL;
 	if (alg.length != sizeof(rsa_oid) || memcmp(alg.data, rsa_oid, sizeof(rsa_oid)) != 0)
 		return -EOPNOTSUPP;
-	if (asn1_der_iterator_next(&i) != ASN1_ITERATOR_PRIMITIVE || i.type != ASN1_BITSTRING ||
-	    asn1_der_decode_bitstring_last(&i) != ASN1_ITERATOR_CONSTRUCTED)
+	if (asn1_der_iterator_next(&i) != ASN1_ITERATOR_PRIMITIVE || i.type != ASN1_BITSTRING || i.length < 2 ||
+	    i.data[0] != 0)
+		return -EINVAL;
+	/* systemd's "pkfp" is SHA-256 of OpenSSL's i2d_PublicKey(): for RSA the PKCS#1 RSAPublicKey DER, which is
+	 * what the BIT STRING holds (after its unused-bits byte) */
+	struct sha256_ctx h;
+	sha256_init(&h);
+	sha256_update(&h, i.length - 1, i.data + 1);
+	sha256_digest(&h, sizeof(k->fingerprint), k->fingerprint);
+	if (asn1_der_decode_bitstring_last(&i) != ASN1_ITERATOR_CONSTRUCTED)
 		return -EINVAL;
 	rsa_public_key_init(&pub);
 	r = -EINVAL;
