@@ -23,7 +23,12 @@ int main(int argc, char **argv)
 	}
 	modules_init(&c);
 	stage_modules(&c);
-	if (stage_discover(&c) < 0 || stage_unlock(&c) < 0 || stage_mount(&c) < 0 || stage_switch(&c) < 0)
+	/* before any unlock, as systemd-pcrphase does, so signed policies for this phase match */
+	tpm2_measure_phase(&c, "enter-initrd");
+	if (stage_discover(&c) < 0 || stage_unlock(&c) < 0 || stage_mount(&c) < 0)
 		emergency(&c);
-	emergency(&c); /* not reached: stage_switch returns only on failure */
+	/* from here on, secrets sealed to the initrd phase cannot be unsealed again */
+	tpm2_measure_phase(&c, "leave-initrd");
+	stage_switch(&c);
+	emergency(&c); /* stage_switch returns only on failure */
 }
