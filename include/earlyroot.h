@@ -87,7 +87,8 @@ struct ctx {
 	char luks_root_name[64];  /* the device-mapper name of an encrypted root */
 	char root_dev[SPEC_MAX];
 	char usr_dev[SPEC_MAX];
-	bool root_ro, usr_ro;
+	bool root_ro, usr_ro;		/* mount read-only: "ro", no "rw", or the partition's flag */
+	bool root_flag_ro, usr_flag_ro; /* the GPT read-only flag: the device itself stays read-only */
 };
 
 /* log.c */

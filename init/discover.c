@@ -222,8 +222,10 @@ static int try_resolve(struct ctx *c, bool dps, const char **why)
 		return PENDING;
 	}
 	bool ro = c->cfg.ro != RW_FORCE;
-	c->root_ro = ro || (rp && (rp->flags & GPT_FLAG_READ_ONLY));
-	c->usr_ro = ro || (up && (up->flags & GPT_FLAG_READ_ONLY));
+	c->root_flag_ro = rp && (rp->flags & GPT_FLAG_READ_ONLY);
+	c->usr_flag_ro = up && (up->flags & GPT_FLAG_READ_ONLY);
+	c->root_ro = ro || c->root_flag_ro;
+	c->usr_ro = ro || c->usr_flag_ro;
 	if (c->cfg.ro == RW_FORCE && rp && (rp->flags & GPT_FLAG_READ_ONLY))
 		log_info(c, "%s is flagged read-only (GPT attribute 60): mounting it read-only despite rw",
 			 c->root_dev);

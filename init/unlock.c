@@ -190,11 +190,13 @@ int stage_unlock(struct ctx *c)
 	if (!c->cfg.luks)
 		return 0;
 	if (probe_fs(c->root_dev, &fi) == 0 && strcmp(fi.type, "crypto_LUKS") == 0) {
-		int r = unlock_one(c, c->root_dev, sizeof(c->root_dev), c->luks_root_name, c->root_ro);
+		/* a read-only mount (the default) must not make the mapping read-only: the real root's
+		 * systemd remounts it writable; only the partition's flag makes the device read-only */
+		int r = unlock_one(c, c->root_dev, sizeof(c->root_dev), c->luks_root_name, c->root_flag_ro);
 		if (r < 0)
 			return r;
 	}
 	if (c->usr_dev[0] && probe_fs(c->usr_dev, &fi) == 0 && strcmp(fi.type, "crypto_LUKS") == 0)
-		return unlock_one(c, c->usr_dev, sizeof(c->usr_dev), "usr", c->usr_ro);
+		return unlock_one(c, c->usr_dev, sizeof(c->usr_dev), "usr", c->usr_flag_ro);
 	return 0;
 }
