@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* /sbin/init of the boot tests' root file systems: reports what earlyroot handed over, powers off. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -96,6 +98,11 @@ int main(int argc, char **argv)
 	dprintf(fd, "\nEARLYROOT-MARKER pid=%d argv0=%s root=%s usr=%s api=%s%s fds=%s args=%s uptime=%s cmdline=%s\n",
 		(int)getpid(), argv[0] ? argv[0] : "?", mode("/"), usr, missing[0] ? "missing:" : "ok", missing, fds,
 		args, uptime, cmdline);
+	/* what the real root's systemd-remount-fs would do next: the device under a read-only mount
+	 * must still be writable unless the partition is flagged read-only */
+	if (strcmp(mode("/"), "ro") == 0)
+		dprintf(fd, "EARLYROOT-REMOUNT rw=%s\n",
+			mount(NULL, "/", NULL, MS_REMOUNT, NULL) == 0 ? "ok" : strerror(errno));
 	sync();
 	reboot(RB_POWER_OFF);
 	for (;;)
