@@ -111,11 +111,14 @@ static int unlock_token(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, 
 		explicit_bzero(s.auth, sizeof(s.auth));
 		if (r == 0)
 			return activate(c, cd, name, o, dev, id, tok, &s);
+		if (r == -EBUSY)
+			console_printf(c, "earlyroot: %s\n", why);
 		if (r != -EACCES)
 			return log_warn(c, "%s: TPM2 token %d: %s", dev, id, why), -ENOKEY;
 		console_printf(c, "earlyroot: wrong TPM2 PIN (try %u of %u)\n", i, PIN_TRIES);
 		log_warn(c, "%s: TPM2 token %d: wrong PIN (try %u of %u)", dev, id, i, PIN_TRIES);
 	}
+	console_printf(c, "earlyroot: no more TPM2 PIN tries: wrong PINs count towards the TPM's lockout\n");
 	log_error(c,
 		  "%s: TPM2 token %d: giving up after %u wrong PINs: each one counts against the TPM's "
 		  "dictionary-attack protection, and more would lock the TPM out for every PIN",

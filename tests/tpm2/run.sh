@@ -23,7 +23,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ "$(id -u)" = 0 ] || die "must run as root (losetup, chroot)"
 for tool in swtpm swtpm_ioctl systemd-cryptenroll cryptsetup losetup unshare chroot openssl base64 xxd cmp \
 	tpm2_pcrextend tpm2_pcrread tpm2_getcap tpm2_flushcontext tpm2_dictionarylockout tpm2_createprimary \
-	tpm2_createpolicy tpm2_create tpm2_evictcontrol; do
+	tpm2_createpolicy tpm2_create tpm2_evictcontrol tpm2_loadexternal tpm2_readpublic tpm2_startauthsession \
+	tpm2_policyauthorize; do
 	command -v "$tool" >/dev/null || die "$tool not found (tools/setup-host installs it)"
 done
 measure=/lib/systemd/systemd-measure
@@ -170,6 +171,24 @@ import_token() { # import_token IMAGE JSON
 	cryptsetup token import --disable-external-tokens --json-file "$tmp/token.json" "$tmp/$1.img" || die "$tc: cryptsetup token import failed for $2"
 }
 
+# seal_token IMAGE ecc|rsa POLICY-FILE JSON-FIELDS: what systemd-cryptenroll would make, with tpm2-tools:
+# a secret sealed under systemd's legacy primary to POLICY, its base64 in key slot 1, the token imported
+seal_token() {
+	local img=$1 alg=$2 policy=$3 fields=$4 galg=ecc256:null:aes128cfb
+	[ "$alg" = ecc ] || galg=rsa2048:null:aes128cfb
+	tpm2_createprimary -Q -C o -g sha256 -G "$galg" \
+		-a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth' -c "$tmp/primary.ctx"
+	head -c 32 /dev/urandom >"$tmp/secret"
+	tpm2_create -Q -C "$tmp/primary.ctx" -g sha256 -a 'fixedtpm|fixedparent' -L "$policy" -i "$tmp/secret" \
+		-r "$tmp/sealed.priv" -u "$tmp/sealed.pub"
+	tpm2_flushcontext -t >/dev/null 2>&1 || true
+	tpm2_flushcontext -l >/dev/null 2>&1 || true
+	base64 -w0 "$tmp/secret" >"$tmp/secret.b64"
+	printf '%s' "$pass" | cryptsetup luksAddKey -q --key-file=- --key-slot 1 --pbkdf pbkdf2 \
+		--pbkdf-force-iterations 1000 "$tmp/$img.img" "$tmp/secret.b64"
+	import_token "$img" "{\"type\":\"systemd-tpm2\",\"keyslots\":[\"1\"],\"tpm2-blob\":\"$(cat "$tmp/sealed.priv" "$tmp/sealed.pub" | base64 -w0)\",\"tpm2-primary-alg\":\"$alg\",\"tpm2-policy-hash\":\"$(xxd -p -c 64 "$policy")\",$fields}"
+}
+
 ENOKEY=-126 EOPNOTSUPP=-95
 # SeaBIOS's separator event in PCR 7 (DESIGN.md §5): makes PCR 7 "good", as on a real boot
 pcr7_separator=ad95131bc0b799c0b1af477fb14fcf26a6a9f76079e48bf090acb7e8367bfd0e
@@ -219,12 +238,40 @@ got11=$(pcr sha256:11)
 [ "$got11" = "$want11" ] || fail "PCR 11 is $got11, systemd-measure predicts $want11"
 unlock signed 0 --signature="$tmp/sig.json"
 says "unlocked with TPM2 token 0"
+tc="257 signed PCR 11 policy (tpm2_pubkey, tpm2_srk), enter-initrd"
+new_image signed257
+cp "$tmp/pcr.pub" "$tmp/pcr257.pub"
+enroll257 signed257 --tpm2-device="swtpm:host=127.0.0.1,port=$port" --tpm2-public-key=/mnt/pcr257.pub \
+	--tpm2-public-key-pcrs=11 --tpm2-pcrs=
+grep -q '"tpm2_pubkey_pcrs":\[11\]' <(token_json signed257 0) || fail "no signed policy in the 257 token"
+unlock signed257 0 --signature="$tmp/sig.json"
+says "unlocked with TPM2 token 0"
+tc="signed PCR 11 policy whose key was hashed with exponent 0 (systemd 257's retry)"
+# the key as LoadExternal'ed with its exponent written as 0 instead of 65537
+tpm2_loadexternal -Q -C o -G rsa -u "$tmp/pcr.pub" -c "$tmp/ext.ctx"
+tpm2_readpublic -Q -c "$tmp/ext.ctx" -o "$tmp/ext.pub"
+tpm2_flushcontext -t >/dev/null 2>&1 || true
+[ "$(od -An -tx1 -j 18 -N 4 "$tmp/ext.pub" | tr -d ' ')" = 00010001 ] || die "unexpected TPM2B_PUBLIC from tpm2_readpublic"
+{ head -c 18 "$tmp/ext.pub"; printf '\0\0\0\0'; tail -c +23 "$tmp/ext.pub"; } >"$tmp/ext0.pub"
+tpm2_loadexternal -Q -C o -u "$tmp/ext0.pub" -c "$tmp/ext0.ctx" -n "$tmp/ext0.name"
+tpm2_flushcontext -t >/dev/null 2>&1 || true
+head -c 32 /dev/zero >"$tmp/zero.digest"
+tpm2_startauthsession -S "$tmp/trial.ctx"
+tpm2_policyauthorize -Q -S "$tmp/trial.ctx" -L "$tmp/exp0.policy" -i "$tmp/zero.digest" -n "$tmp/ext0.name"
+tpm2_flushcontext "$tmp/trial.ctx"
+new_image exp0
+seal_token exp0 ecc "$tmp/exp0.policy" "\"tpm2-pcrs\":[],\"tpm2-pcr-bank\":\"sha256\",\"tpm2_pubkey_pcrs\":[11],\"tpm2_pubkey\":\"$(base64 -w0 "$tmp/pcr.pub")\""
+unlock exp0 0 --signature="$tmp/sig.json"
+says "unlocked with TPM2 token 0 (keyslot 1)"
 tc="signed PCR 11 policy, no signature file"
 unlock signed "$ENOKEY"
 says "there is no signature file /nonexistent/tpm2-pcr-signature.json"
 tc="signed PCR 11 policy, after leave-initrd"
 "$client" "$port" measure leave-initrd >/dev/null 2>&1 || fail "measure leave-initrd failed"
 unlock signed "$ENOKEY" --signature="$tmp/sig.json"
+says "has no signature by this token's key for the current values of PCRs 11 (sha256)"
+tc="257 signed PCR 11 policy, after leave-initrd"
+unlock signed257 "$ENOKEY" --signature="$tmp/sig.json"
 says "has no signature by this token's key for the current values of PCRs 11 (sha256)"
 
 # --- systemd 252 tokens ---------------------------------------------------------------------------
@@ -274,18 +321,8 @@ da 32 1 1
 
 tc="legacy RSA primary (tpm2-primary-alg rsa; made with tpm2-tools: 252 picks ECC when it can)"
 new_image rsa
-tpm2_createprimary -Q -C o -g sha256 -G rsa2048:null:aes128cfb \
-	-a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth' -c "$tmp/rsa.ctx"
 tpm2_createpolicy -Q --policy-pcr -l sha256:7 -L "$tmp/rsa.policy"
-head -c 32 /dev/urandom >"$tmp/rsa.secret"
-tpm2_create -Q -C "$tmp/rsa.ctx" -g sha256 -a 'fixedtpm|fixedparent' -L "$tmp/rsa.policy" \
-	-i "$tmp/rsa.secret" -r "$tmp/rsa.priv" -u "$tmp/rsa.pubarea"
-tpm2_flushcontext -t >/dev/null 2>&1 || true
-tpm2_flushcontext -l >/dev/null 2>&1 || true
-base64 -w0 "$tmp/rsa.secret" >"$tmp/rsa.pass"
-printf '%s' "$pass" | cryptsetup luksAddKey -q --key-file=- --key-slot 1 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
-	"$tmp/rsa.img" "$tmp/rsa.pass"
-import_token rsa "{\"type\":\"systemd-tpm2\",\"keyslots\":[\"1\"],\"tpm2-blob\":\"$(cat "$tmp/rsa.priv" "$tmp/rsa.pubarea" | base64 -w0)\",\"tpm2-pcrs\":[7],\"tpm2-pcr-bank\":\"sha256\",\"tpm2-primary-alg\":\"rsa\",\"tpm2-policy-hash\":\"$(xxd -p -c 64 "$tmp/rsa.policy")\",\"tpm2-pin\":false}"
+seal_token rsa rsa "$tmp/rsa.policy" '"tpm2-pcrs":[7],"tpm2-pcr-bank":"sha256"'
 unlock rsa 0
 says "unlocked with TPM2 token 0 (keyslot 1)"
 
