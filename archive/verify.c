@@ -753,6 +753,8 @@ int main(int argc, char **argv)
 	char sum[SHA256_HEX_SIZE];
 	int r;
 
+	/* messages on stderr stay in order with the report */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s KERNEL-OR-UKI ARCHIVE\n", argv[0]);
 		return ERROR;
