@@ -32,7 +32,7 @@ measure=/lib/systemd/systemd-measure
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/earlyroot-tpm2.XXXXXX")
 state=$tmp/tpmstate
-swtpm_pid='' port='' loops=()
+swtpm_pid='' port='' loop='' loops=()
 failures=0 cases=0
 cleanup() {
 	[ -z "$swtpm_pid" ] || kill "$swtpm_pid" 2>/dev/null || true
@@ -99,11 +99,9 @@ new_image() {
 		--key-file=- "$tmp/$1.img" || die "luksFormat failed"
 }
 
-loop_of() {
-	local l
-	l=$(losetup -f --show "$tmp/$1.img") || die "losetup failed"
-	loops+=("$l")
-	echo "$l"
+loop_of() { # sets $loop (not in a subshell: the cleanup must know it)
+	loop=$(losetup -f --show "$tmp/$1.img") || die "losetup failed"
+	loops+=("$loop")
 }
 
 unloop() {
@@ -112,12 +110,12 @@ unloop() {
 }
 
 enroll252() { # enroll252 IMAGE ARGS…
-	local img=$1 l
+	local img=$1
 	shift
-	l=$(loop_of "$img")
-	PASSWORD=$pass systemd-cryptenroll --tpm2-device="swtpm:host=127.0.0.1,port=$port" "$@" "$l" \
+	loop_of "$img"
+	PASSWORD=$pass systemd-cryptenroll --tpm2-device="swtpm:host=127.0.0.1,port=$port" "$@" "$loop" \
 		>>"$tmp/enroll.log" 2>&1 || die "systemd-cryptenroll $* failed: $(tail -n 3 "$tmp/enroll.log")"
-	unloop "$l"
+	unloop "$loop"
 	# systemd 252 leaves its sessions behind, harmless under a resource manager but not on a bare swtpm
 	tpm2_flushcontext -l >/dev/null 2>&1 || true
 	tpm2_flushcontext -t >/dev/null 2>&1 || true
@@ -134,14 +132,14 @@ in_trixie() { # in_trixie COMMAND…: in the Debian 13 tree, with /dev, /proc, /
 }
 
 enroll257() { # enroll257 IMAGE ARGS…
-	local img=$1 l
+	local img=$1
 	shift
 	in_trixie systemd-cryptenroll --version | head -n 1 | grep -q '^systemd 257 ' || die "the Debian 13 tree has no systemd 257"
-	l=$(loop_of "$img")
+	loop_of "$img"
 	in_trixie env PASSWORD="$pass" NEWPIN="${NEWPIN:-}" SYSTEMD_TPM2_DEVICE="swtpm:host=127.0.0.1,port=$port" \
-		systemd-cryptenroll "$@" "$l" >>"$tmp/enroll.log" 2>&1 \
+		systemd-cryptenroll "$@" "$loop" >>"$tmp/enroll.log" 2>&1 \
 		|| die "systemd 257 systemd-cryptenroll $* failed: $(tail -n 3 "$tmp/enroll.log")"
-	unloop "$l"
+	unloop "$loop"
 }
 
 # --- checks -------------------------------------------------------------------------------------
