@@ -127,7 +127,7 @@ int stage_discover(struct ctx *c);
 int stage_mount(struct ctx *c);
 int stage_switch(struct ctx *c);
 /* emergency.c: the report says what was found and what to do; emergency() never returns */
-void emergency_report(struct ctx *c, const char *why);
+void emergency_report(struct ctx *c, const char *why, const char *advice);
 __attribute__((noreturn)) void emergency(struct ctx *c);
 
 /* unlock.c, tpm2.c */

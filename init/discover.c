@@ -237,7 +237,7 @@ int stage_discover(struct ctx *c)
 	const char *why = NULL;
 	bool dps = !c->cfg.root[0] || strcmp(c->cfg.root, "gpt-auto") == 0;
 	if (dps && !c->cfg.gpt_auto) {
-		emergency_report(c, "no root= given and gpt-auto is disabled (systemd.gpt_auto=0)");
+		emergency_report(c, "no root= given and gpt-auto is disabled (systemd.gpt_auto=0)", NULL);
 		return -ENODEV;
 	}
 	luks_root_spec(c);
@@ -255,7 +255,7 @@ int stage_discover(struct ctx *c)
 		if (st == FOUND)
 			break;
 		if (st == FAILED) {
-			emergency_report(c, why);
+			emergency_report(c, why, NULL);
 			return -ENODEV;
 		}
 		uint64_t now = now_ms();
@@ -264,11 +264,11 @@ int stage_discover(struct ctx *c)
 			snprintf(msg, sizeof(msg),
 				 "%s (waited %u s; rd.systemd.default_device_timeout_sec= sets the time)",
 				 why ? why : "root not found", c->cfg.timeout_sec);
-			emergency_report(c, msg);
+			emergency_report(c, msg, NULL);
 			return -ETIMEDOUT;
 		}
 		if (c->uevent_fd < 0) {
-			emergency_report(c, "cannot wait for devices: no uevent socket");
+			emergency_report(c, "cannot wait for devices: no uevent socket", NULL);
 			return -ENODEV;
 		}
 		uint64_t left = deadline - now;

@@ -12,7 +12,8 @@ static void flag_names(uint64_t flags, char *buf, size_t size)
 		 flags & GPT_FLAG_READ_ONLY ? " read-only" : "", flags & GPT_FLAG_GROW_FS ? " grow-fs" : "");
 }
 
-void emergency_report(struct ctx *c, const char *why)
+/* why: what failed; advice: what the user can do (NULL: how to make root findable) */
+void emergency_report(struct ctx *c, const char *why, const char *advice)
 {
 	char flags[96];
 	log_error(c, "cannot continue: %s", why);
@@ -34,13 +35,19 @@ void emergency_report(struct ctx *c, const char *why)
 				       p->rejected ? ": not used, " : "", p->rejected ? p->rejected : "");
 		}
 	}
+	if (c->root_dev[0])
+		console_printf(c, "earlyroot: root device: %s%s%s\n", c->root_dev,
+			       c->usr_dev[0] ? ", /usr device: " : "", c->usr_dev);
 	modules_report_unclaimed(c);
-	console_printf(c,
-		       "earlyroot: to boot, give the root partition the type root-x86-64 (%s) without the "
-		       "no-auto flag on the boot disk, or pass root=PARTUUID=… (or UUID=, LABEL=, /dev/…) on "
-		       "the kernel command line; a missing disk may need a driver or more time "
-		       "(rd.systemd.default_device_timeout_sec=).\n",
-		       DPS_ROOT_NATIVE);
+	if (advice)
+		console_printf(c, "earlyroot: %s\n", advice);
+	else
+		console_printf(c,
+			       "earlyroot: to boot, give the root partition the type root-x86-64 (%s) without the "
+			       "no-auto flag on the boot disk, or pass root=PARTUUID=… (or UUID=, LABEL=, /dev/…) on "
+			       "the kernel command line; a missing disk may need a driver or more time "
+			       "(rd.systemd.default_device_timeout_sec=).\n",
+			       DPS_ROOT_NATIVE);
 }
 
 void emergency(struct ctx *c)

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <termios.h>
 
 #include "earlyroot.h"
 
@@ -44,4 +45,38 @@ void console_printf(const struct ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vdprintf(c->console_fd >= 0 ? c->console_fd : 2, fmt, ap);
 	va_end(ap);
+}
+
+/* Reads one line from the console without echo. Returns its length or -errno. */
+ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size)
+{
+	struct termios old, quiet;
+	ssize_t n = 0;
+	bool tty = tcgetattr(c->console_fd, &old) == 0;
+	/* echo off before the prompt shows, and keep what was typed ahead: never echo a secret */
+	if (tty) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		tcsetattr(c->console_fd, TCSANOW, &quiet);
+	}
+	console_printf(c, "%s", prompt);
+	for (char ch; (size_t)n + 1 < size;) {
+		ssize_t r = read(c->console_fd, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			n = r < 0 ? -errno : -EIO;
+			break;
+		}
+		if (ch == '\n' || ch == '\r')
+			break;
+		buf[n++] = ch;
+	}
+	if (n >= 0)
+		buf[n] = 0;
+	if (tty)
+		tcsetattr(c->console_fd, TCSADRAIN, &old);
+	console_printf(c, "\n");
+	return n;
 }

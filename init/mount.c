@@ -63,7 +63,11 @@ static int mount_one(struct ctx *c, const char *dev, const char *target, const c
 					 dev),
 			       -EINVAL;
 		if (strcmp(fi.type, "crypto_LUKS") == 0)
-			return log_error(c, "%s is a LUKS volume, which this build cannot unlock", dev), -EINVAL;
+			return log_error(c,
+					 "%s is a LUKS volume and rd.luks=0 leaves it locked; drop rd.luks=0 to unlock "
+					 "it",
+					 dev),
+			       -EINVAL;
 		type = fi.type;
 	}
 	/* file systems that are modules on distribution kernels (xfs, btrfs, …): the kernel's own
@@ -93,9 +97,12 @@ done:
 int stage_mount(struct ctx *c)
 {
 	int r = mount_one(c, c->root_dev, "/sysroot", c->cfg.rootfstype, c->cfg.rootflags, c->root_ro);
+	if (r >= 0 && c->usr_dev[0])
+		r = mount_one(c, c->usr_dev, "/sysroot/usr", c->cfg.usrfstype, c->cfg.usrflags, c->usr_ro);
 	if (r < 0)
-		return r;
-	if (c->usr_dev[0])
-		return mount_one(c, c->usr_dev, "/sysroot/usr", c->cfg.usrfstype, c->cfg.usrflags, c->usr_ro);
-	return 0;
+		emergency_report(
+			c, "the root (or /usr) file system cannot be mounted",
+			"check the messages above; rootfstype=, rootflags= (mount.usrfstype=, mount.usrflags=) "
+			"override what was probed, and a damaged file system needs fsck from a rescue system");
+	return r;
 }

@@ -69,9 +69,11 @@ int stage_switch(struct ctx *c)
 		if (executable_in_sysroot(inits[i]))
 			init = inits[i];
 	if (!init) {
-		emergency_report(c, c->cfg.init[0]
-					    ? "the init= program is not an executable file on the root file system"
-					    : "no /sbin/init, /etc/init or /bin/init on the root file system");
+		emergency_report(c,
+				 c->cfg.init[0] ? "the init= program is not an executable file on the root file system"
+						: "no /sbin/init, /etc/init or /bin/init on the root file system",
+				 "install an init on the root file system, or name it with init=; is this the right "
+				 "partition?");
 		return -ENOENT;
 	}
 

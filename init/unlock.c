@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <termios.h>
 
 #include <libcryptsetup.h>
 
@@ -68,39 +67,6 @@ static void log_from_cryptsetup(int level, const char *msg, void *userdata)
 	snprintf(line, sizeof(line), "%s", msg);
 	line[strcspn(line, "\n")] = 0;
 	log_warn(c, "libcryptsetup: %s", line);
-}
-
-/* Reads one line from the console without echo. Returns its length or -errno. */
-ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size)
-{
-	struct termios old, quiet;
-	ssize_t n = 0;
-	bool tty = tcgetattr(c->console_fd, &old) == 0;
-	console_printf(c, "%s", prompt);
-	if (tty) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-		quiet.c_lflag |= ICANON;
-		tcsetattr(c->console_fd, TCSAFLUSH, &quiet);
-	}
-	for (char ch; (size_t)n + 1 < size;) {
-		ssize_t r = read(c->console_fd, &ch, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			n = r < 0 ? -errno : -EIO;
-			break;
-		}
-		if (ch == '\n' || ch == '\r')
-			break;
-		buf[n++] = ch;
-	}
-	if (n >= 0)
-		buf[n] = 0;
-	if (tty)
-		tcsetattr(c->console_fd, TCSAFLUSH, &old);
-	console_printf(c, "\n");
-	return n;
 }
 
 /* The kernel asks modprobe for ciphers it lacks, and there is none here: load them up front. */
@@ -184,11 +150,13 @@ static int unlock_one(struct ctx *c, char *node, size_t size, const char *name, 
 	return 0;
 }
 
-int stage_unlock(struct ctx *c)
+static const char unlock_advice[] =
+	"type the passphrase or a recovery key (rd.luks.options=tries=N allows more tries), or re-enroll the "
+	"TPM2 token with systemd-cryptenroll if the firmware or boot chain changed";
+
+static int unlock_all(struct ctx *c)
 {
 	struct fsinfo fi;
-	if (!c->cfg.luks)
-		return 0;
 	if (probe_fs(c->root_dev, &fi) == 0 && strcmp(fi.type, "crypto_LUKS") == 0) {
 		/* a read-only mount (the default) must not make the mapping read-only: the real root's
 		 * systemd remounts it writable; only the partition's flag makes the device read-only */
@@ -199,4 +167,14 @@ int stage_unlock(struct ctx *c)
 	if (c->usr_dev[0] && probe_fs(c->usr_dev, &fi) == 0 && strcmp(fi.type, "crypto_LUKS") == 0)
 		return unlock_one(c, c->usr_dev, sizeof(c->usr_dev), "usr", c->usr_flag_ro);
 	return 0;
+}
+
+int stage_unlock(struct ctx *c)
+{
+	if (!c->cfg.luks)
+		return 0;
+	int r = unlock_all(c);
+	if (r < 0)
+		emergency_report(c, "the encrypted root (or /usr) stays locked", unlock_advice);
+	return r;
 }
