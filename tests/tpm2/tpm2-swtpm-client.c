@@ -4,7 +4,9 @@
  *       tpm2_unlock_with() on the file, verify only (no device-mapper); PINs are "typed" on a fake console.
  *       Prints the console transcript and "result: N" (0 or -errno); exits 0 only when unlocked.
  *   tpm2-swtpm-client PORT measure WORD
- *       tpm2_measure_with(): extends PCR 11 with WORD. */
+ *       tpm2_measure_with(): extends PCR 11 with WORD.
+ * PORT may instead be a TPM device path (/dev/tpmrm0). Built static as tpm2_try_unseal for the boot
+ * tests' real root, where "tpm2_try_unseal LUKS-DEVICE" means "/dev/tpmrm0 unlock LUKS-DEVICE --headless". */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -92,8 +94,16 @@ int main(int argc, char **argv)
 {
 	struct ctx c;
 	struct tpm2 t;
+	static char dev[] = "/dev/tpmrm0", cmd[] = "unlock", headless[] = "--headless";
+	static char *args[6];
+	if (argc == 2) { /* tpm2_try_unseal LUKS-DEVICE */
+		char *a[] = {argv[0], dev, cmd, argv[1], headless, NULL};
+		memcpy(args, a, sizeof(a));
+		argv = args;
+		argc = 5;
+	}
 	if (argc < 4) {
-		fprintf(stderr, "usage: %s PORT unlock LUKS-FILE [options] | PORT measure WORD\n", argv[0]);
+		fprintf(stderr, "usage: %s PORT|TPM-DEVICE unlock LUKS-FILE [options] | PORT measure WORD\n", argv[0]);
 		return 2;
 	}
 	memset(&c, 0, sizeof(c));
@@ -101,7 +111,13 @@ int main(int argc, char **argv)
 	c.cfg.loglevel = LOG_DEBUG_;
 	c.kmsg_fd = -1;
 	c.console_fd = -1;
-	tpm2_init_fd(&t, connect_swtpm(argv[1]));
+	if (argv[1][0] == '/') {
+		if (tpm2_open(&t, argv[1]) < 0) {
+			fprintf(stderr, "cannot open %s: %m\n", argv[1]);
+			return 2;
+		}
+	} else
+		tpm2_init_fd(&t, connect_swtpm(argv[1]));
 	int r;
 	if (strcmp(argv[2], "unlock") == 0)
 		r = unlock(&c, &t, argc - 3, argv + 3);
