@@ -6,11 +6,15 @@
 # It tests git HEAD of the source checkout (git clone), not uncommitted changes in its work tree.
 # EARLYROOT_KEEP_REPRO=1 keeps the two trees for inspection; they are always kept on failure.
 #
-# usage: repro.sh SOURCE-ROOT DEPS-PREFIX DEFAULT-TIMESTAMP
+# usage: repro.sh SOURCE-ROOT DEPS-PREFIX DEFAULT-TIMESTAMP [KERNEL-VERSION]
+# With a kernel version, the 'virt' module archive for that kernel is compared too.
 set -euo pipefail
 
-src=$1 deps=$2 default_ts=$3
+src=$1 deps=$2 default_ts=$3 kver=${4:-none}
 outputs=(init/init archive/initramfs.cpio archive/initramfs.cpio.zst)
+if [ "$kver" != none ]; then
+	outputs+=("archive/initramfs-virt-$kver.cpio" "archive/initramfs-virt-$kver.cpio.zst")
+fi
 
 die() {
 	echo "FAIL: $*" >&2
@@ -46,7 +50,7 @@ build() {
 		git clone -q --no-local "$src" "$dir"
 		git -C "$dir" checkout -q --detach "$head"
 		cd "$dir"
-		env -i PATH="$PATH" HOME="$HOME" "$@" meson setup build -Ddeps_prefix="$deps" >"$dir.setup.log" 2>&1 ||
+		env -i PATH="$PATH" HOME="$HOME" "$@" meson setup build -Ddeps_prefix="$deps" -Dkernel_version="$kver" >"$dir.setup.log" 2>&1 ||
 			{ cat "$dir.setup.log" >&2; exit 1; }
 		env -i PATH="$PATH" HOME="$HOME" "$@" meson compile -C build -j "$jobs" >"$dir.compile.log" 2>&1 ||
 			{ tail -n 50 "$dir.compile.log" >&2; exit 1; }
