@@ -151,6 +151,7 @@ void modules_report_unclaimed(struct ctx *c);
 /* uevent.c */
 typedef void (*uevent_fn)(void *userdata, const char *msg, size_t len);
 int uevent_open(void);
+#define UEVENT_LOST 2
 int uevent_wait(int fd, int timeout_ms, uevent_fn fn, void *userdata);
 
 /* mount.c */

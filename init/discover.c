@@ -249,8 +249,9 @@ int stage_discover(struct ctx *c)
 	uint64_t deadline = c->cfg.timeout_sec ? now_ms() + 1000ULL * c->cfg.timeout_sec : UINT64_MAX;
 	for (;;) {
 		/* take in everything already announced so one pass sees all disks present */
-		while (c->uevent_fd >= 0 && uevent_wait(c->uevent_fd, 0, modules_uevent, c) > 0)
-			;
+		for (int u; c->uevent_fd >= 0 && (u = uevent_wait(c->uevent_fd, 0, modules_uevent, c)) > 0;)
+			if (u == UEVENT_LOST)
+				stage_modules(c); /* events were dropped: coldplug again */
 		int st = try_resolve(c, dps, &why);
 		if (st == FOUND)
 			break;
@@ -272,7 +273,9 @@ int stage_discover(struct ctx *c)
 			return -ENODEV;
 		}
 		uint64_t left = deadline - now;
-		uevent_wait(c->uevent_fd, left > 1000 ? 1000 : (int)left, modules_uevent, c);
+		if (uevent_wait(c->uevent_fd, deadline == UINT64_MAX ? -1 : (int)left, modules_uevent, c) ==
+		    UEVENT_LOST)
+			stage_modules(c);
 	}
 	log_info(c, "root is %s%s%s%s", c->root_dev, c->usr_dev[0] ? ", /usr is " : "", c->usr_dev,
 		 c->root_ro ? " (read-only)" : "");

@@ -27,21 +27,28 @@ int uevent_open(void)
 	return fd;
 }
 
-/* Waits up to timeout_ms (-1: forever), then hands each pending event to fn: 1 if any came, 0 on timeout. */
+/*
+ * Waits up to timeout_ms (-1: forever), then hands each pending event to fn: 1 if any came, 0 on
+ * timeout, UEVENT_LOST when the socket overflowed and events were dropped (rescan everything then).
+ */
 int uevent_wait(int fd, int timeout_ms, uevent_fn fn, void *userdata)
 {
 	char buf[8192];
 	ssize_t n;
+	int ret = 1;
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int r = poll(&p, 1, timeout_ms);
 	if (r < 0)
 		return errno == EINTR ? 0 : -errno;
 	if (r == 0)
 		return 0;
-	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0 || (n < 0 && errno == ENOBUFS))
-		if (n > 0 && fn) {
+	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0 || (n < 0 && errno == ENOBUFS)) {
+		if (n < 0)
+			ret = UEVENT_LOST;
+		else if (fn) {
 			buf[n] = 0;
 			fn(userdata, buf, (size_t)n);
 		}
-	return 1;
+	}
+	return ret;
 }
