@@ -122,9 +122,14 @@ static bool disk_has_partuuid(const struct disk *d, const char *uuid)
 	return false;
 }
 
-/* First partition of the native type on disk d that is not flagged no-auto; marks the others. */
+/*
+ * The partition of the native type on disk d that DPS boots: not flagged no-auto, not an unused A/B
+ * slot (label "_empty"), and of the rest the one whose label holds the newest version (the A/B scheme
+ * of systemd-sysupdate, as systemd picks it), the first on the disk among equals. Marks the others.
+ */
 static struct part *pick(struct disk *d, const char *type)
 {
+	static const char later[] = "another partition of the same type has a newer label, or the same and comes first";
 	struct part *chosen = NULL;
 	for (int i = 0; i < d->nparts; i++) {
 		struct part *p = &d->parts[i];
@@ -132,10 +137,15 @@ static struct part *pick(struct disk *d, const char *type)
 			continue;
 		if (p->flags & GPT_FLAG_NO_AUTO)
 			p->rejected = "flagged no-auto (GPT attribute 63)";
-		else if (chosen)
-			p->rejected = "a partition of the same type comes first on this disk";
-		else
+		else if (strcmp(p->label, "_empty") == 0)
+			p->rejected = "labelled _empty (an unused A/B slot)";
+		else if (chosen && strverscmp(p->label, chosen->label) <= 0)
+			p->rejected = later;
+		else {
+			if (chosen)
+				chosen->rejected = later;
 			chosen = p;
+		}
 	}
 	return chosen;
 }

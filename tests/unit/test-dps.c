@@ -71,10 +71,29 @@ static void test_read_only(struct disk *d)
 
 static void test_two_roots_one_disk(struct disk *d)
 {
-	make_disk(&d[0], "two", "size=8M, type=" ROOT ", name=\"a\"\nsize=8M, type=" ROOT ", name=\"b\"\n");
+	/* equal labels: the first on the disk */
+	make_disk(&d[0], "two", "size=8M, type=" ROOT ", name=\"a\"\nsize=8M, type=" ROOT ", name=\"a\"\n");
 	struct dps_result r = dps_select(d, 1, "");
-	CHECK(r.root && strcmp(r.root->label, "a") == 0);
-	CHECK(d[0].parts[1].rejected && strstr(d[0].parts[1].rejected, "comes first"));
+	CHECK(r.root && r.root->partno == 1);
+	CHECK(d[0].parts[1].rejected && strstr(d[0].parts[1].rejected, "same type"));
+
+	/* A/B: the newest version in the label wins, wherever it is on the disk */
+	make_disk(&d[0], "ab",
+		  "size=8M, type=" ROOT ", name=\"rootfs_9\"\nsize=8M, type=" ROOT ", name=\"rootfs_10\"\n"
+		  "size=8M, type=" ROOT ", name=\"rootfs_2\"\n");
+	r = dps_select(d, 1, "");
+	CHECK(r.root && strcmp(r.root->label, "rootfs_10") == 0);
+	CHECK(d[0].parts[0].rejected && d[0].parts[2].rejected);
+
+	/* an unused slot is never booted, even as the only other candidate */
+	make_disk(&d[0], "empty-slot",
+		  "size=8M, type=" ROOT ", name=\"_empty\"\nsize=8M, type=" ROOT ", name=\"r1\"\n");
+	r = dps_select(d, 1, "");
+	CHECK(r.root && r.root->partno == 2);
+	CHECK(d[0].parts[0].rejected && strstr(d[0].parts[0].rejected, "_empty"));
+	make_disk(&d[0], "only-empty", "size=8M, type=" ROOT ", name=\"_empty\"\n");
+	r = dps_select(d, 1, "");
+	CHECK(!r.root && r.error);
 }
 
 static void test_two_disks(struct disk *d)
