@@ -92,15 +92,30 @@ int stage_switch(struct ctx *c)
 		if (fd >= 0)
 			remove_tree(fd, st.st_dev);
 	}
-	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
-		return log_error(c, "cannot move " SYSROOT " to /: %m"), -errno;
-	if (chroot(".") < 0 || chdir("/") < 0)
-		return log_error(c, "cannot change root: %m"), -errno;
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+		char why[128];
+		snprintf(why, sizeof(why), "cannot make " SYSROOT " the root directory: %m");
+		emergency_report(c, why, "this is a kernel or initramfs problem; please report it with these lines");
+		return -errno;
+	}
 
-	log_info(c, "starting %s", init);
-	/* our own fds are O_CLOEXEC; 0, 1 and 2 stay the console for the real init */
-	/* the kernel's arguments for init (e.g. "single") go on to the real one */
-	c->argv[0] = (char *)init;
-	execv(init, c->argv);
-	return log_error(c, "cannot execute %s: %m", init), -errno;
+	/* our own fds are O_CLOEXEC; 0, 1 and 2 stay the console for the real init, and the kernel's
+	 * arguments for init (e.g. "single") go on to it. Without init=, an init that exists but does not
+	 * run (a missing interpreter, another architecture) makes way for the next. */
+	const char *const *candidates = c->cfg.init[0] ? (const char *const[]){c->cfg.init} : inits;
+	size_t n = c->cfg.init[0] ? 1 : ELEMENTSOF(inits);
+	char why[SPEC_MAX + 64] = "no init could be executed";
+	for (size_t i = 0; i < n; i++) {
+		if (access(candidates[i], X_OK) < 0)
+			continue;
+		log_info(c, "starting %s", candidates[i]);
+		c->argv[0] = (char *)candidates[i];
+		execv(candidates[i], c->argv);
+		snprintf(why, sizeof(why), "cannot execute %s: %m", candidates[i]);
+		log_error(c, "%s", why);
+	}
+	emergency_report(c, why,
+			 "check that the root file system is not mounted noexec (rootflags=), that the init's "
+			 "interpreter and libraries are on it and match this machine, or name another with init=");
+	return -ENOEXEC;
 }
