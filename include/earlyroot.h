@@ -87,6 +87,7 @@ struct ctx {
 	char luks_root_name[64];  /* the device-mapper name of an encrypted root */
 	char root_dev[SPEC_MAX];
 	char usr_dev[SPEC_MAX];
+	bool tpm2_unsealed;		/* a TPM2 token unlocked a volume: leave-initrd must be measured */
 	bool root_ro, usr_ro;		/* mount read-only: "ro", no "rw", or the partition's flag */
 	bool root_flag_ro, usr_flag_ro; /* the GPT read-only flag: the device itself stays read-only */
 };
@@ -105,6 +106,8 @@ __attribute__((format(printf, 2, 3))) void console_printf(const struct ctx *c, c
 typedef void (*cmdline_report_fn)(void *userdata, const char *msg);
 void config_defaults(struct config *cfg);
 int parse_boolean(const char *value);
+/* a cmdline_report_fn for a struct ctx: the kernel log and the console */
+void report_bad_option(void *userdata, const char *msg);
 void cmdline_parse(struct config *cfg, const char *line, cmdline_report_fn report, void *userdata);
 
 /* dps.c: pure functions over probed disks */

@@ -268,7 +268,7 @@ void cmdline_parse(struct config *cfg, const char *line, cmdline_report_fn repor
 	}
 }
 
-static void report_bad_option(void *userdata, const char *msg)
+void report_bad_option(void *userdata, const char *msg)
 {
 	const struct ctx *c = userdata;
 	log_warn(c, "%s", msg);

@@ -27,8 +27,14 @@ int main(int argc, char **argv)
 	tpm2_measure_phase(&c, "enter-initrd");
 	if (stage_discover(&c) < 0 || stage_unlock(&c) < 0 || stage_mount(&c) < 0)
 		emergency(&c);
-	/* from here on, secrets sealed to the initrd phase cannot be unsealed again */
-	tpm2_measure_phase(&c, "leave-initrd");
+	/* from here on, secrets sealed to the initrd phase cannot be unsealed again; a root unlocked by
+	 * the TPM does not start while they still could be */
+	if (tpm2_measure_phase(&c, "leave-initrd") < 0 && c.tpm2_unsealed) {
+		emergency_report(&c, "the end of the initrd phase could not be measured into the TPM",
+				 "the TPM failed (see above), and the real root could still unseal the volume key; "
+				 "reboot, and if this persists, check the TPM in the firmware setup");
+		emergency(&c);
+	}
 	stage_switch(&c);
 	emergency(&c); /* stage_switch returns only on failure */
 }

@@ -240,8 +240,10 @@ static int call(struct tpm2 *t, const struct call *c, struct tpm2_response *rsp)
 				continue;
 			}
 			r = tpm2_random(s->nonce_caller, sizeof(s->nonce_caller));
-			if (r < 0)
+			if (r < 0) {
+				explicit_bzero(key, sizeof(key)); /* may still hold the previous session's key */
 				return r;
+			}
 			bool authorizes = i < cmd->auth;
 			/* session 0 also covers the nonce of a separate encrypt session */
 			const uint8_t *extra = i == 0 && authorizes && enc > 0 ? c->session[enc]->nonce_tpm : NULL;

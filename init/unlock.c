@@ -62,7 +62,9 @@ static void log_from_cryptsetup(int level, const char *msg, void *userdata)
 {
 	const struct ctx *c = userdata;
 	char line[512];
-	if (level != CRYPT_LOG_ERROR)
+	/* errors, and warnings such as "keyslot operation could fail as it requires more than available
+	 * memory", which precede an out-of-memory panic of PID 1 */
+	if (level != CRYPT_LOG_ERROR && level != CRYPT_LOG_NORMAL)
 		return;
 	snprintf(line, sizeof(line), "%s", msg);
 	line[strcspn(line, "\n")] = 0;
@@ -134,12 +136,13 @@ static int unlock_one(struct ctx *c, char *node, size_t size, const char *name, 
 		crypt_free(cd);
 		return log_error(c, "%s has a LUKS signature but no valid header: %s", dev, strerror(-r)), r;
 	}
-	luks_options_parse(c->cfg.luks_options, crypt_get_uuid(cd), &o, NULL, NULL);
+	luks_options_parse(c->cfg.luks_options, crypt_get_uuid(cd), &o, report_bad_option, c);
 	if (ro)
 		o.flags |= CRYPT_ACTIVATE_READONLY;
 	load_crypto_modules(c, cd);
 
 	r = tpm2_unlock(c, cd, name, &o);
+	c->tpm2_unsealed |= r == 0;
 	if (r == -ENOKEY || r == -EOPNOTSUPP || r == -ENODEV)
 		r = ask_passphrase(c, cd, name, dev, &o);
 	crypt_free(cd);
