@@ -32,7 +32,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "earlyroot.h"
+#include <stdbool.h>
+
+#include "macro.h"
 
 #define CPIO_MAGIC   "070701"
 #define CPIO_HDR_LEN 110

@@ -45,7 +45,7 @@
 
 #include <nettle/sha2.h>
 
-#include "earlyroot.h"
+#include "macro.h"
 
 /* Exit status and the verdict of each check. */
 enum { PASS = 0, FAIL = 1, ERROR = 2 };

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "macro.h"
+
 /* One GPT holds at most 128 entries in its default layout; larger tables are rare and rejected. */
 #define MAX_PARTS 128
 /* Machines with more disks than this boot with root= instead of DPS. */
@@ -163,16 +165,3 @@ bool mount_options(const char *opts, unsigned long *flags, char *data, size_t si
 /* util.c */
 int read_text(const char *path, char *buf, size_t size);
 uint64_t now_ms(void);
-
-static inline void closep(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-static inline void freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_close_ __attribute__((cleanup(closep)))
-#define _cleanup_free_	__attribute__((cleanup(freep)))
-#define ELEMENTSOF(a)	(sizeof(a) / sizeof((a)[0]))
