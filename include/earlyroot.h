@@ -30,7 +30,7 @@ struct config {
 	char usrflags[SPEC_MAX];
 	bool gpt_auto;
 	enum emergency_action emergency;
-	bool quiet;
+	int quiet; /* a flag: 0 or 1 */
 	int loglevel; /* kmsg lines above this level are not written */
 	unsigned timeout_sec;
 	bool luks;		     /* rd.luks=0 leaves LUKS volumes locked */
@@ -81,7 +81,6 @@ struct ctx {
 	int uevent_fd;
 	struct kmod_ctx *kmod;		  /* NULL: this initramfs carries no modules */
 	char profile[64];		  /* the modules-list/ profile the modules came from */
-	int unclaimed;			  /* devices the emergency report found without a driver */
 	char boot_partuuid[GUID_LEN + 1]; /* from LoaderDevicePartUUID, lower case; "" when absent */
 	struct disk *disks;
 	int ndisks;
@@ -125,9 +124,9 @@ struct fsinfo {
 };
 int probe_fs(const char *node, struct fsinfo *fi);
 
-/* stages: each returns 0 or -errno after logging */
+/* stages, in boot order (main.c); those that return 0 or -errno stop the boot on failure, after logging */
 int stage_early(struct ctx *c);
-int stage_cmdline(struct ctx *c);
+void stage_cmdline(struct ctx *c);
 int stage_discover(struct ctx *c);
 int stage_mount(struct ctx *c);
 int stage_switch(struct ctx *c);
@@ -135,20 +134,32 @@ int stage_switch(struct ctx *c);
 void emergency_report(struct ctx *c, const char *why, const char *advice);
 __attribute__((noreturn)) void emergency(struct ctx *c);
 
-/* unlock.c, tpm2.c */
+/* unlock.c, luks-tpm2.c (unlock by systemd-tpm2 token), measure.c (PCR 11 phases) */
+#define TPM2_DEVICE	    "/dev/tpmrm0"
+/* systemd-stub puts the UKI's .pcrsig here */
+#define TPM2_SIGNATURE_PATH "/.extra/tpm2-pcr-signature.json"
 int luks_options_parse(const char *s, const char *uuid, struct luks_opts *o, cmdline_report_fn report, void *ud);
 int stage_unlock(struct ctx *c);
 struct crypt_device;
 /* 0 if a token unlocked the volume; -ENODEV no TPM, -ENOKEY no token worked, -EOPNOTSUPP unsupported */
 int tpm2_unlock(struct ctx *c, struct crypt_device *cd, const char *name, const struct luks_opts *o);
+struct tpm2;
+/* tpm2_unlock() and tpm2_measure_phase() on an open TPM (the host tests pass a swtpm socket). */
+int tpm2_unlock_with(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, const char *name,
+		     const struct luks_opts *o, const char *signature_path);
+int tpm2_measure_with(struct ctx *c, struct tpm2 *t, const char *word);
 /* Extends PCR 11 with a boot phase ("enter-initrd", "leave-initrd") in every good bank; 0 without a TPM. */
 int tpm2_measure_phase(struct ctx *c, const char *word);
+void stage_enter_initrd(struct ctx *c);
+/* Fails only when a TPM-unlocked root could still unseal its key after the switch. */
+int stage_leave_initrd(struct ctx *c);
 /* Reads one line from the console without echo (for passphrases and TPM2 PINs). Returns its length or -errno. */
 ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size);
 
-/* modules.c */
-int modules_init(struct ctx *c);
-int stage_modules(struct ctx *c);
+/* modules.c: stage_modules opens the archive's modules and loads what the present devices need; later
+ * devices come as uevents (modules_uevent), or again by modules_coldplug when uevents were lost */
+void stage_modules(struct ctx *c);
+void modules_coldplug(struct ctx *c);
 int modules_load(struct ctx *c, const char *alias);
 void modules_uevent(void *userdata, const char *msg, size_t len);
 void modules_report_unclaimed(struct ctx *c);
@@ -163,5 +174,8 @@ int uevent_wait(int fd, int timeout_ms, uevent_fn fn, void *userdata);
 bool mount_options(const char *opts, unsigned long *flags, char *data, size_t size);
 
 /* util.c */
+/* Reads a file (sysfs, procfs, efivarfs) into buf, at most size bytes: the length, or -errno. */
+ssize_t read_file(const char *path, void *buf, size_t size);
+/* Reads a small text file into buf as a string, without the trailing newline. */
 int read_text(const char *path, char *buf, size_t size);
 uint64_t now_ms(void);

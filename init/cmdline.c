@@ -24,7 +24,14 @@ void config_defaults(struct config *cfg)
 }
 
 /* Each setter returns NULL when the value was taken, or a reason for rejecting it. */
-typedef const char *(*setter_fn)(struct config *cfg, size_t off, const char *value);
+struct option;
+typedef const char *(*setter_fn)(struct config *cfg, const struct option *o, const char *value);
+struct option {
+	const char *name;
+	setter_fn set;
+	size_t off;
+	int flag; /* for set_flag */
+};
 
 static const char *set_string(char *dst, size_t size, const char *value)
 {
@@ -36,9 +43,9 @@ static const char *set_string(char *dst, size_t size, const char *value)
 	return NULL;
 }
 
-static const char *set_text(struct config *cfg, size_t off, const char *value)
+static const char *set_text(struct config *cfg, const struct option *o, const char *value)
 {
-	return set_string((char *)cfg + off, SPEC_MAX, value);
+	return set_string((char *)cfg + o->off, SPEC_MAX, value);
 }
 
 static bool spec_valid(const char *v)
@@ -54,44 +61,26 @@ static bool spec_valid(const char *v)
 	return false;
 }
 
-static const char *set_device(struct config *cfg, size_t off, const char *value)
+static const char *set_device(struct config *cfg, const struct option *o, const char *value)
 {
 	if (value && !spec_valid(value))
 		return "expected /dev/…, UUID=, PARTUUID=, LABEL=, PARTLABEL= or gpt-auto";
-	return set_text(cfg, off, value);
+	return set_text(cfg, o, value);
 }
 
-static const char *set_path(struct config *cfg, size_t off, const char *value)
+static const char *set_path(struct config *cfg, const struct option *o, const char *value)
 {
 	if (!value || value[0] != '/')
 		return "expected an absolute path";
-	return set_text(cfg, off, value);
+	return set_text(cfg, o, value);
 }
 
-static const char *set_ro(struct config *cfg, size_t off, const char *value)
+/* ro, rw, quiet: no value; o->flag goes into the field */
+static const char *set_flag(struct config *cfg, const struct option *o, const char *value)
 {
-	(void)off;
 	if (value)
 		return "takes no value";
-	cfg->ro = RO_FORCE;
-	return NULL;
-}
-
-static const char *set_rw(struct config *cfg, size_t off, const char *value)
-{
-	(void)off;
-	if (value)
-		return "takes no value";
-	cfg->ro = RW_FORCE;
-	return NULL;
-}
-
-static const char *set_quiet(struct config *cfg, size_t off, const char *value)
-{
-	(void)off;
-	if (value)
-		return "takes no value";
-	cfg->quiet = true;
+	*(int *)((char *)cfg + o->off) = o->flag;
 	return NULL;
 }
 
@@ -111,12 +100,12 @@ int parse_boolean(const char *value)
 	return -EINVAL;
 }
 
-static const char *set_bool(struct config *cfg, size_t off, const char *value)
+static const char *set_bool(struct config *cfg, const struct option *o, const char *value)
 {
 	int b = parse_boolean(value);
 	if (b < 0)
 		return "expected a boolean (1/0, yes/no, true/false, on/off)";
-	*(bool *)((char *)cfg + off) = b;
+	*(bool *)((char *)cfg + o->off) = b;
 	return NULL;
 }
 
@@ -132,11 +121,11 @@ static bool parse_uint(const char *v, unsigned long max, unsigned long *out)
 	return true;
 }
 
-static const char *set_loglevel(struct config *cfg, size_t off, const char *value)
+static const char *set_loglevel(struct config *cfg, const struct option *o, const char *value)
 {
 	static const char *const names[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
 	unsigned long n;
-	(void)off;
+	(void)o;
 	if (parse_uint(value, 7, &n)) {
 		cfg->loglevel = (int)n;
 		return NULL;
@@ -149,10 +138,10 @@ static const char *set_loglevel(struct config *cfg, size_t off, const char *valu
 	return "expected 0-7 or a level name (emerg … debug)";
 }
 
-static const char *set_timeout(struct config *cfg, size_t off, const char *value)
+static const char *set_timeout(struct config *cfg, const struct option *o, const char *value)
 {
 	unsigned long n;
-	(void)off;
+	(void)o;
 	if (value && strcmp(value, "infinity") == 0) {
 		cfg->timeout_sec = 0;
 		return NULL;
@@ -163,11 +152,11 @@ static const char *set_timeout(struct config *cfg, size_t off, const char *value
 	return NULL;
 }
 
-static const char *set_emergency(struct config *cfg, size_t off, const char *value)
+static const char *set_emergency(struct config *cfg, const struct option *o, const char *value)
 {
 	static const char *const names[] = {
 		[EMERGENCY_HALT] = "halt", [EMERGENCY_REBOOT] = "reboot", [EMERGENCY_POWEROFF] = "poweroff"};
-	(void)off;
+	(void)o;
 	for (size_t i = 0; value && i < ELEMENTSOF(names); i++)
 		if (strcmp(value, names[i]) == 0) {
 			cfg->emergency = (enum emergency_action)i;
@@ -177,42 +166,38 @@ static const char *set_emergency(struct config *cfg, size_t off, const char *val
 }
 
 /* rd.luks.name=UUID=NAME */
-static const char *set_luks_name(struct config *cfg, size_t off, const char *value)
+static const char *set_luks_name(struct config *cfg, const struct option *o, const char *value)
 {
 	const char *eq = value ? strchr(value, '=') : NULL;
 	if (!eq || eq == value || !eq[1] || strchr(eq + 1, '/'))
 		return "expected UUID=NAME";
-	return set_text(cfg, off, value);
+	return set_text(cfg, o, value);
 }
 
 #define F(field) offsetof(struct config, field)
-static const struct option {
-	const char *name;
-	setter_fn set;
-	size_t off;
-} options[] = {
-	{"root", set_device, F(root)},
-	{"rootfstype", set_text, F(rootfstype)},
-	{"rootflags", set_text, F(rootflags)},
-	{"ro", set_ro, 0},
-	{"rw", set_rw, 0},
-	{"init", set_path, F(init)},
-	{"mount.usr", set_device, F(usr)},
-	{"mount.usrfstype", set_text, F(usrfstype)},
-	{"mount.usrflags", set_text, F(usrflags)},
-	{"systemd.gpt_auto", set_bool, F(gpt_auto)},
-	{"rd.systemd.gpt_auto", set_bool, F(gpt_auto)},
-	{"rd.emergency", set_emergency, 0},
-	{"quiet", set_quiet, 0},
-	{"loglevel", set_loglevel, 0},
-	{"systemd.log_level", set_loglevel, 0},
-	{"rd.systemd.log_level", set_loglevel, 0},
-	{"systemd.default_device_timeout_sec", set_timeout, 0},
-	{"rd.systemd.default_device_timeout_sec", set_timeout, 0},
-	{"rd.luks", set_bool, F(luks)},
-	{"rd.luks.options", set_text, F(luks_options)},
-	{"rd.luks.name", set_luks_name, F(luks_name)},
-	{"rd.luks.uuid", set_text, F(luks_uuid)},
+static const struct option options[] = {
+	{"root", set_device, F(root), 0},
+	{"rootfstype", set_text, F(rootfstype), 0},
+	{"rootflags", set_text, F(rootflags), 0},
+	{"ro", set_flag, F(ro), RO_FORCE},
+	{"rw", set_flag, F(ro), RW_FORCE},
+	{"init", set_path, F(init), 0},
+	{"mount.usr", set_device, F(usr), 0},
+	{"mount.usrfstype", set_text, F(usrfstype), 0},
+	{"mount.usrflags", set_text, F(usrflags), 0},
+	{"systemd.gpt_auto", set_bool, F(gpt_auto), 0},
+	{"rd.systemd.gpt_auto", set_bool, F(gpt_auto), 0},
+	{"rd.emergency", set_emergency, 0, 0},
+	{"quiet", set_flag, F(quiet), 1},
+	{"loglevel", set_loglevel, 0, 0},
+	{"systemd.log_level", set_loglevel, 0, 0},
+	{"rd.systemd.log_level", set_loglevel, 0, 0},
+	{"systemd.default_device_timeout_sec", set_timeout, 0, 0},
+	{"rd.systemd.default_device_timeout_sec", set_timeout, 0, 0},
+	{"rd.luks", set_bool, F(luks), 0},
+	{"rd.luks.options", set_text, F(luks_options), 0},
+	{"rd.luks.name", set_luks_name, F(luks_name), 0},
+	{"rd.luks.uuid", set_text, F(luks_uuid), 0},
 };
 #undef F
 
@@ -257,7 +242,7 @@ void cmdline_parse(struct config *cfg, const char *line, cmdline_report_fn repor
 		for (size_t i = 0; i < ELEMENTSOF(options); i++) {
 			if (strcmp(word, options[i].name) != 0)
 				continue;
-			const char *why = truncated ? "value too long" : options[i].set(cfg, options[i].off, value);
+			const char *why = truncated ? "value too long" : options[i].set(cfg, &options[i], value);
 			if (why && report) {
 				snprintf(msg, sizeof(msg), "ignoring %s%s%s: %s; keeping the default", word,
 					 value ? "=" : "", value ? value : "", why);
@@ -275,13 +260,13 @@ void report_bad_option(void *userdata, const char *msg)
 	console_printf(c, "earlyroot: %s\n", msg);
 }
 
-int stage_cmdline(struct ctx *c)
+void stage_cmdline(struct ctx *c)
 {
 	/* the kernel caps the command line at COMMAND_LINE_SIZE (2048 on x86), with room to spare here */
 	char line[4096];
 	int r = read_text("/proc/cmdline", line, sizeof(line));
 	if (r < 0)
-		return log_error(c, "cannot read /proc/cmdline: %m; using the defaults"), r;
-	cmdline_parse(&c->cfg, line, report_bad_option, c);
-	return 0;
+		log_error(c, "cannot read /proc/cmdline: %s; using the defaults", strerror(-r));
+	else
+		cmdline_parse(&c->cfg, line, report_bad_option, c);
 }

@@ -31,11 +31,7 @@ static void read_boot_partuuid(struct ctx *c)
 		log_warn(c, "cannot mount efivarfs (%m): searching every disk for root");
 		return;
 	}
-	_cleanup_close_ int fd = open(LOADER_PARTUUID_VAR, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, buf, sizeof(buf));
-	if (n < 4 + 2 * GUID_LEN)
+	if (read_file(LOADER_PARTUUID_VAR, buf, sizeof(buf)) < 4 + 2 * GUID_LEN)
 		return;
 	for (int i = 0; i < GUID_LEN; i++)
 		c->boot_partuuid[i] = (char)tolower(buf[4 + 2 * i]);
@@ -240,6 +236,11 @@ int stage_discover(struct ctx *c)
 		emergency_report(c, "no root= given and gpt-auto is disabled (systemd.gpt_auto=0)", NULL);
 		return -ENODEV;
 	}
+	c->disks = calloc(MAX_DISKS, sizeof(*c->disks));
+	if (!c->disks) {
+		emergency_report(c, "out of memory for the disk table", NULL);
+		return -ENOMEM;
+	}
 	luks_root_spec(c);
 	read_boot_partuuid(c);
 	if (dps)
@@ -251,7 +252,7 @@ int stage_discover(struct ctx *c)
 		/* take in everything already announced so one pass sees all disks present */
 		for (int u; c->uevent_fd >= 0 && (u = uevent_wait(c->uevent_fd, 0, modules_uevent, c)) > 0;)
 			if (u == UEVENT_LOST)
-				stage_modules(c); /* events were dropped: coldplug again */
+				modules_coldplug(c); /* events were dropped: coldplug again */
 		int st = try_resolve(c, dps, &why);
 		if (st == FOUND)
 			break;
@@ -275,7 +276,7 @@ int stage_discover(struct ctx *c)
 		uint64_t left = deadline - now;
 		if (uevent_wait(c->uevent_fd, deadline == UINT64_MAX ? -1 : (int)left, modules_uevent, c) ==
 		    UEVENT_LOST)
-			stage_modules(c);
+			modules_coldplug(c);
 	}
 	log_info(c, "root is %s%s%s%s", c->root_dev, c->usr_dev[0] ? ", /usr is " : "", c->usr_dev,
 		 c->root_ro ? " (read-only)" : "");

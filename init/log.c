@@ -8,6 +8,7 @@
 #include <termios.h>
 
 #include "earlyroot.h"
+#include "io.h"
 
 void log_open(struct ctx *c)
 {
@@ -62,11 +63,9 @@ ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t si
 	}
 	console_printf(c, "%s", prompt);
 	for (char ch; (size_t)n + 1 < size;) {
-		ssize_t r = read(c->console_fd, &ch, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
+		ssize_t r = read_once(c->console_fd, &ch, 1);
 		if (r <= 0) {
-			n = r < 0 ? -errno : -EIO;
+			n = r < 0 ? r : -EIO;
 			break;
 		}
 		if (ch == '\n' || ch == '\r')

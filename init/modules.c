@@ -28,12 +28,12 @@ static void kmod_log(void *data, int priority, const char *file, int line, const
 }
 
 /* No modules directory for the running kernel means a kernel with its drivers built in: fine. */
-int modules_init(struct ctx *c)
+static int modules_init(struct ctx *c)
 {
 	struct utsname u;
 	char dir[300], path[400];
 	if (uname(&u) < 0)
-		return -errno;
+		return log_error(c, "cannot learn the kernel version: %m"), -errno;
 	snprintf(dir, sizeof(dir), "/lib/modules/%s", u.release);
 	snprintf(path, sizeof(path), "%s/modules.dep.bin", dir);
 	if (access(path, F_OK) < 0) {
@@ -86,9 +86,9 @@ void modules_uevent(void *userdata, const char *msg, size_t len)
 			modules_load(c, msg + i + 9);
 }
 
-/* Calls fn for every device of bus that has a modalias; stops early when fn returns false. */
-static void each_device(struct ctx *c, const char *bus,
-			bool (*fn)(struct ctx *c, const char *bus, const char *dev, const char *alias))
+/* Calls fn for every device of bus that has a modalias. */
+static void each_device(const char *bus, void (*fn)(void *userdata, const char *bus, const char *dev, const char *alias),
+			void *userdata)
 {
 	char path[600], alias[512];
 	snprintf(path, sizeof(path), "/sys/bus/%.64s/devices", bus);
@@ -99,56 +99,67 @@ static void each_device(struct ctx *c, const char *bus,
 		if (d->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/sys/bus/%.64s/devices/%.256s/modalias", bus, d->d_name);
-		if (read_text(path, alias, sizeof(alias)) == 0 && alias[0] && !fn(c, bus, d->d_name, alias))
-			break;
+		if (read_text(path, alias, sizeof(alias)) == 0 && alias[0])
+			fn(userdata, bus, d->d_name, alias);
 	}
 	closedir(devs);
 }
 
-static bool coldplug_one(struct ctx *c, const char *bus, const char *dev, const char *alias)
+static void coldplug_one(void *userdata, const char *bus, const char *dev, const char *alias)
 {
 	(void)bus, (void)dev;
-	modules_load(c, alias);
-	return true;
+	modules_load(userdata, alias);
 }
 
 /* Every bus's devices, in sysfs order; a device appearing meanwhile comes again as a uevent. */
-int stage_modules(struct ctx *c)
+void modules_coldplug(struct ctx *c)
 {
 	if (!c->kmod)
-		return 0;
+		return;
 	DIR *buses = opendir("/sys/bus");
-	if (!buses)
-		return log_error(c, "cannot read /sys/bus: %m"), -errno;
+	if (!buses) {
+		log_error(c, "cannot read /sys/bus: %m");
+		return;
+	}
 	for (struct dirent *b; (b = readdir(buses));)
 		if (b->d_name[0] != '.')
-			each_device(c, b->d_name, coldplug_one);
+			each_device(b->d_name, coldplug_one, c);
 	closedir(buses);
-	return 0;
 }
 
-static bool report_unclaimed(struct ctx *c, const char *bus, const char *dev, const char *alias)
+void stage_modules(struct ctx *c)
 {
+	if (modules_init(c) == 0)
+		modules_coldplug(c);
+}
+
+struct unclaimed {
+	const struct ctx *c;
+	int n;
+};
+
+static void report_unclaimed(void *userdata, const char *bus, const char *dev, const char *alias)
+{
+	struct unclaimed *u = userdata;
 	char path[600];
 	snprintf(path, sizeof(path), "/sys/bus/%.64s/devices/%.256s/driver", bus, dev);
 	/* PCI: only mass storage controllers (class 01); bridges and the like never bind */
 	if (access(path, F_OK) == 0 || (strcmp(bus, "pci") == 0 && !strstr(alias, "bc01")))
-		return true;
-	if (c->unclaimed++ == 0)
-		console_printf(c, "earlyroot: devices no driver claimed (%s):\n",
-			       c->kmod ? "no module of this initramfs matches" : "this initramfs carries no modules");
-	console_printf(c, "  %s device %s, modalias %s\n", bus, dev, alias);
-	return true;
+		return;
+	if (u->n++ == 0)
+		console_printf(u->c, "earlyroot: devices no driver claimed (%s):\n",
+			       u->c->kmod ? "no module of this initramfs matches" : "this initramfs carries no modules");
+	console_printf(u->c, "  %s device %s, modalias %s\n", bus, dev, alias);
 }
 
 /* For the emergency report: storage-like devices no driver took. */
 void modules_report_unclaimed(struct ctx *c)
 {
 	static const char *const buses[] = {"pci", "virtio", "scsi", "usb", "mmc", "nvme"};
-	c->unclaimed = 0;
+	struct unclaimed u = {.c = c};
 	for (size_t i = 0; i < ELEMENTSOF(buses); i++)
-		each_device(c, buses[i], report_unclaimed);
-	if (c->unclaimed && c->kmod)
+		each_device(buses[i], report_unclaimed, &u);
+	if (u.n && c->kmod)
 		console_printf(c, "earlyroot: add their drivers to the modules-list/ profile '%s' and rebuild\n",
 			       c->profile);
 }

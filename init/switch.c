@@ -54,29 +54,28 @@ static bool executable_in_sysroot(const char *path)
 	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
 }
 
-int stage_switch(struct ctx *c)
+static const char *const inits[] = {"/sbin/init", "/etc/init", "/bin/init"};
+
+/* Says why and returns false when neither init= nor a default init is an executable file on the root. */
+static bool init_present(struct ctx *c)
+{
+	if (c->cfg.init[0] && executable_in_sysroot(c->cfg.init))
+		return true;
+	for (size_t i = 0; !c->cfg.init[0] && i < ELEMENTSOF(inits); i++)
+		if (executable_in_sysroot(inits[i]))
+			return true;
+	emergency_report(c,
+			 c->cfg.init[0] ? "the init= program is not an executable file on the root file system"
+					: "no /sbin/init, /etc/init or /bin/init on the root file system",
+			 "install an init on the root file system, or name it with init=; is this the right partition?");
+	return false;
+}
+
+static void move_api_mounts(struct ctx *c)
 {
 	static const char *const moves[] = {"/dev", "/proc", "/sys", "/run"};
-	static const char *const inits[] = {"/sbin/init", "/etc/init", "/bin/init"};
-	const char *init = NULL;
 	char target[64];
 	struct stat st;
-	struct statfs sfs;
-
-	if (c->cfg.init[0])
-		init = executable_in_sysroot(c->cfg.init) ? c->cfg.init : NULL;
-	for (size_t i = 0; !init && !c->cfg.init[0] && i < ELEMENTSOF(inits); i++)
-		if (executable_in_sysroot(inits[i]))
-			init = inits[i];
-	if (!init) {
-		emergency_report(c,
-				 c->cfg.init[0] ? "the init= program is not an executable file on the root file system"
-						: "no /sbin/init, /etc/init or /bin/init on the root file system",
-				 "install an init on the root file system, or name it with init=; is this the right "
-				 "partition?");
-		return -ENOENT;
-	}
-
 	for (size_t i = 0; i < ELEMENTSOF(moves); i++) {
 		snprintf(target, sizeof(target), SYSROOT "%s", moves[i]);
 		if (stat(target, &st) < 0 || mount(moves[i], target, NULL, MS_MOVE, NULL) < 0) {
@@ -84,6 +83,13 @@ int stage_switch(struct ctx *c)
 			umount2(moves[i], MNT_DETACH);
 		}
 	}
+}
+
+/* Frees the initramfs and makes SYSROOT the root directory. */
+static int enter_sysroot(struct ctx *c)
+{
+	struct stat st;
+	struct statfs sfs;
 	if (chdir(SYSROOT) < 0)
 		return log_error(c, "cannot enter " SYSROOT ": %m"), -errno;
 	/* only ever delete from the initramfs itself */
@@ -98,10 +104,14 @@ int stage_switch(struct ctx *c)
 		emergency_report(c, why, "this is a kernel or initramfs problem; please report it with these lines");
 		return -errno;
 	}
+	return 0;
+}
 
-	/* our own fds are O_CLOEXEC; 0, 1 and 2 stay the console for the real init, and the kernel's
-	 * arguments for init (e.g. "single") go on to it. Without init=, an init that exists but does not
-	 * run (a missing interpreter, another architecture) makes way for the next. */
+/* Our own fds are O_CLOEXEC; 0, 1 and 2 stay the console for the real init, and the kernel's arguments for
+ * init (e.g. "single") go on to it. Without init=, an init that exists but does not run (a missing
+ * interpreter, another architecture) makes way for the next. Returns only when none ran. */
+static int exec_init(struct ctx *c)
+{
 	const char *const *candidates = c->cfg.init[0] ? (const char *const[]){c->cfg.init} : inits;
 	size_t n = c->cfg.init[0] ? 1 : ELEMENTSOF(inits);
 	char why[SPEC_MAX + 64] = "no init could be executed";
@@ -118,4 +128,13 @@ int stage_switch(struct ctx *c)
 			 "check that the root file system is not mounted noexec (rootflags=), that the init's "
 			 "interpreter and libraries are on it and match this machine, or name another with init=");
 	return -ENOEXEC;
+}
+
+int stage_switch(struct ctx *c)
+{
+	if (!init_present(c))
+		return -ENOENT;
+	move_api_mounts(c);
+	int r = enter_sysroot(c);
+	return r < 0 ? r : exec_init(c);
 }

@@ -5,18 +5,21 @@
 #include <time.h>
 
 #include "earlyroot.h"
+#include "io.h"
 
-/* Reads a small text file (sysfs, procfs) into buf, without the trailing newline. */
-int read_text(const char *path, char *buf, size_t size)
+ssize_t read_file(const char *path, void *buf, size_t size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ssize_t n = read(fd, buf, size - 1);
-	int r = n < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r;
+	return read_full(fd, buf, size);
+}
+
+int read_text(const char *path, char *buf, size_t size)
+{
+	ssize_t n = read_file(path, buf, size - 1);
+	if (n < 0)
+		return (int)n;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		n--;
 	buf[n] = 0;

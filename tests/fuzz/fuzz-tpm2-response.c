@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: the TPM response unmarshaller and the structure parsers behind it. The first byte picks
  * the shape the caller expects (response handles, sessions); the rest is what the TPM (or the bus) sent. */
-#include "tpm2.h"
+#include "tpm2/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

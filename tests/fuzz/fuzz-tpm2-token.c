@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: the token JSON parser, and the signature-file and PEM parsers that read the same kind of
  * attacker-controlled text (a LUKS2 header, a UKI section). */
-#include "tpm2.h"
+#include "tpm2/token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,7 +16,7 @@
 #include <libcryptsetup.h>
 
 #include "earlyroot.h"
-#include "tpm2.h"
+#include "tpm2/unseal.h"
 
 /* unlock.c's neighbours that this program does not link */
 int modules_load(struct ctx *c, const char *alias)

@@ -7,7 +7,7 @@
 
 #include "earlyroot.h"
 #include "test.h"
-#include "tpm2.h"
+#include "tpm2/unseal.h"
 
 /* Written by systemd-cryptenroll 252 (Debian 12) on swtpm: --tpm2-pcrs=7, then --tpm2-pcrs= --tpm2-with-pin=yes,
  * then --tpm2-public-key=… --tpm2-public-key-pcrs=11 --tpm2-pcrs= */

@@ -5,7 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "tpm2.h"
+#include "macro.h"
+#include "unseal.h"
 
 /* systemd's RETRY_UNSEAL_MAX: PCRs may change between PolicyPCR and Unseal */
 #define PCR_CHANGED_RETRIES 30
@@ -20,7 +21,7 @@ struct handles {
 
 static void track(struct handles *hs, uint32_t h)
 {
-	if (hs->n < sizeof(hs->h) / sizeof(hs->h[0]))
+	if (hs->n < ELEMENTSOF(hs->h))
 		hs->h[hs->n++] = h;
 }
 
@@ -68,9 +69,8 @@ static int tpm_error(struct tpm2 *t, int r, char *why, size_t size)
 
 static bool pcrs_good(const uint8_t digests[TPM2_PCRS][TPM2_DIGEST_MAX], uint32_t mask, size_t size)
 {
-	static const uint8_t zero[TPM2_DIGEST_MAX], ones[TPM2_DIGEST_MAX] = {[0 ... TPM2_DIGEST_MAX - 1] = 0xff};
 	for (unsigned i = 0; i < TPM2_PCRS; i++)
-		if (mask & (1u << i) && memcmp(digests[i], zero, size) != 0 && memcmp(digests[i], ones, size) != 0)
+		if (mask & (1u << i) && tpm2_pcr_extended(digests[i], size))
 			return true;
 	return false;
 }
@@ -88,7 +88,7 @@ static int choose_bank(struct tpm2 *t, uint32_t mask, uint16_t *bank)
 		return r;
 	for (unsigned i = 0; i < banks.n; i++)
 		for (unsigned j = 0; j < 2; j++)
-			if (banks.b[i].alg == order[j] && (banks.b[i].mask & 0xFFFFFF) == 0xFFFFFF)
+			if (banks.b[i].alg == order[j] && tpm2_bank_complete(banks.b[i].mask))
 				have[j] = true;
 	for (unsigned j = 0; j < 2; j++) {
 		if (!have[j])
@@ -198,10 +198,27 @@ static int load_sealed(struct tpm2 *t, struct handles *hs, const struct tpm2_tok
 	return 0;
 }
 
+size_t tpm2_rsa_public(const struct tpm2_rsa_key *k, uint32_t exponent, uint8_t *buf, size_t size)
+{
+	/* an RSA key to verify with: decrypt|sign|userWithAuth, no symmetric, no scheme (systemd's
+	 * tpm2_tpm2b_public_from_openssl_pkey) */
+	struct tpm2_wr w = tpm2_wr(buf, size);
+	tpm2_put_u16(&w, TPM2_ALG_RSA);
+	tpm2_put_u16(&w, TPM2_ALG_SHA256);
+	tpm2_put_u32(&w, 0x00060040);
+	tpm2_put_tpm2b(&w, NULL, 0);
+	tpm2_put_u16(&w, TPM2_ALG_NULL);
+	tpm2_put_u16(&w, TPM2_ALG_NULL);
+	tpm2_put_u16(&w, (uint16_t)(k->n_len * 8));
+	tpm2_put_u32(&w, exponent);
+	tpm2_put_tpm2b(&w, k->n, k->n_len);
+	return w.overflow ? 0 : w.len;
+}
+
 /* PolicyAuthorize with the token's key and the UKI's signature for the current PCR values. */
 static int authorize(struct tpm2 *t, struct tpm2_session *policy, const struct tpm2_token *tok, uint16_t bank,
-		     const struct tpm2_rsa_key *key, uint32_t exponent, const char *sig_json, size_t sig_json_len,
-		     const char *sig_path, char *why, size_t size)
+		     const struct tpm2_rsa_key *key, uint32_t exponent, const struct tpm2_signature *signature, char *why,
+		     size_t size)
 {
 	uint8_t pub[TPM2_PUBLIC_MAX], approved[TPM2_SHA256_SIZE], digest[TPM2_SHA256_SIZE], sig[TPM2_RSA_MAX],
 		ticket[128];
@@ -211,11 +228,11 @@ static int authorize(struct tpm2 *t, struct tpm2_session *policy, const struct t
 	int r;
 
 	tpm2_mask_text(tok->pubkey_pcr_mask, pcrs, sizeof(pcrs));
-	if (!sig_json)
+	if (!signature->json)
 		return fail(-ENOENT, why, size,
 			    "it has a signed PCR policy, but there is no signature file %s (from the UKI's .pcrsig "
 			    "section)",
-			    sig_path);
+			    signature->path);
 	size_t pub_len = tpm2_rsa_public(key, exponent, pub, sizeof(pub));
 	r = tpm2_load_external(t, pub, pub_len, &ext);
 	if (r != 0)
@@ -227,17 +244,17 @@ static int authorize(struct tpm2 *t, struct tpm2_session *policy, const struct t
 		tpm_error(t, r, why, size);
 		goto out;
 	}
-	int n = tpm2_signature_find(sig_json, sig_json_len, bank, tok->pubkey_pcr_mask, key->fingerprint, approved, sig,
+	int n = tpm2_signature_find(signature->json, signature->len, bank, tok->pubkey_pcr_mask, key->fingerprint, approved, sig,
 				    sizeof(sig));
 	if (n == -ENOENT) {
 		r = fail(-EPERM, why, size,
 			 "%s has no signature by this token's key for the current values of PCRs %s (%s): the UKI "
 			 "does not allow this boot phase or these PCR values",
-			 sig_path, pcrs, tpm2_hash_name(bank));
+			 signature->path, pcrs, tpm2_hash_name(bank));
 		goto out;
 	}
 	if (n < 0) {
-		r = fail(-EINVAL, why, size, "%s is not a valid PCR signature file", sig_path);
+		r = fail(-EINVAL, why, size, "%s is not a valid PCR signature file", signature->path);
 		goto out;
 	}
 	/* systemd-measure signs SHA256(approvedPolicy); the TPM checks the RSA part */
@@ -245,7 +262,7 @@ static int authorize(struct tpm2 *t, struct tpm2_session *policy, const struct t
 	r = tpm2_verify_signature(t, &ext, digest, sig, (size_t)n, ticket, &ticket_len);
 	if (r > 0 && tpm2_rc_base((uint32_t)r) == 0x09B) {
 		r = fail(-EPERM, why, size, "the signature in %s for PCRs %s does not verify with the token's key",
-			 sig_path, pcrs);
+			 signature->path, pcrs);
 		goto out;
 	}
 	if (r == 0)
@@ -257,103 +274,119 @@ out:
 	return r > 0 ? -EIO : r;
 }
 
-static int unseal_once(struct tpm2 *t, const struct tpm2_token *tok, const uint8_t *auth, size_t auth_len,
-		       const char *sig_json, size_t sig_json_len, const char *sig_path, uint8_t *secret,
-		       size_t *secret_len, char *why, size_t size)
-{
-	__attribute__((cleanup(flush_all))) struct handles hs = {.t = t};
-	_cleanup_tpm2_session_ struct tpm2_session hmac = {0}, policy = {0};
+/* What one attempt holds in the TPM, flushed and wiped whatever the path out. */
+struct attempt {
+	struct handles hs;
+	struct tpm2_session hmac, policy;
 	struct tpm2_key parent, own;
-	const struct tpm2_key *salt = NULL;
+	const struct tpm2_key *salt;
 	struct tpm2_object item;
-	struct tpm2_rsa_key key;
-	uint8_t digest[TPM2_SHA256_SIZE];
-	uint16_t bank = tok->pcr_bank;
-	uint32_t exponent = 0;
-	char pcrs[64];
-	int r;
+	struct tpm2_rsa_key key; /* the signed policy's key, when the token has one */
+	uint32_t exponent;
+	uint16_t bank;
+};
 
+static void attempt_done(struct attempt *a)
+{
+	flush_all(&a->hs);
+	tpm2_session_wipe(&a->hmac);
+	tpm2_session_wipe(&a->policy);
+}
+
+/* The token's policy key, the parent, the sealed object and the two sessions, then the PCR bank. */
+static int prepare(struct tpm2 *t, const struct tpm2_token *tok, struct attempt *a, char *why, size_t size)
+{
+	int r;
 	if (tok->pubkey_pcr_mask) {
-		r = tpm2_pem_rsa_parse(tok->pubkey_pem, strlen(tok->pubkey_pem), &key);
+		r = tpm2_pem_rsa_parse(tok->pubkey_pem, strlen(tok->pubkey_pem), &a->key);
 		if (r < 0)
 			return fail(r, why, size, "its signed PCR policy key (tpm2_pubkey) is %s",
 				    r == -EOPNOTSUPP ? "not an RSA key, the only kind earlyroot supports"
 						     : "malformed");
-		exponent = key.e;
+		a->exponent = a->key.e;
 	}
-	r = parent_key(t, &hs, tok, &parent, why, size);
-	if (r < 0)
+	if ((r = parent_key(t, &a->hs, tok, &a->parent, why, size)) < 0 ||
+	    (r = salt_key(t, &a->hs, &a->parent, &a->own, &a->salt, why, size)) < 0 ||
+	    (r = load_sealed(t, &a->hs, tok, &a->parent.obj, &a->item, why, size)) < 0)
 		return r;
-	r = salt_key(t, &hs, &parent, &own, &salt, why, size);
-	if (r < 0)
-		return r;
-	r = load_sealed(t, &hs, tok, &parent.obj, &item, why, size);
-	if (r < 0)
-		return r;
-	r = tpm2_start_session(t, TPM2_SE_HMAC, salt, &hmac);
+	r = tpm2_start_session(t, TPM2_SE_HMAC, a->salt, &a->hmac);
 	if (r != 0)
 		return tpm_error(t, r, why, size);
-	track(&hs, hmac.handle);
-	r = tpm2_start_session(t, TPM2_SE_POLICY, salt, &policy);
+	track(&a->hs, a->hmac.handle);
+	r = tpm2_start_session(t, TPM2_SE_POLICY, a->salt, &a->policy);
 	if (r != 0)
 		return tpm_error(t, r, why, size);
-	track(&hs, policy.handle);
+	track(&a->hs, a->policy.handle);
 	/* the keys are no longer needed: free their slots for LoadExternal */
-	if (parent.obj.handle >> 24 == 0x80)
-		release(&hs, parent.obj.handle);
-	if (salt == &own)
-		release(&hs, own.obj.handle);
+	if (a->parent.obj.handle >> 24 == 0x80)
+		release(&a->hs, a->parent.obj.handle);
+	if (a->salt == &a->own)
+		release(&a->hs, a->own.obj.handle);
 
+	a->bank = tok->pcr_bank;
 	uint32_t all = tok->pcr_mask | tok->pubkey_pcr_mask;
-	if (!bank && all) {
-		r = choose_bank(t, all, &bank);
-		if (r == -EOPNOTSUPP)
-			return fail(r, why, size, "the TPM has neither a complete SHA-256 nor a SHA-1 PCR bank");
-		if (r != 0)
-			return tpm_error(t, r, why, size);
-	}
-	tpm2_mask_text(tok->pcr_mask, pcrs, sizeof(pcrs));
+	if (a->bank || !all)
+		return 0;
+	r = choose_bank(t, all, &a->bank);
+	if (r == -EOPNOTSUPP)
+		return fail(r, why, size, "the TPM has neither a complete SHA-256 nor a SHA-1 PCR bank");
+	return r != 0 ? tpm_error(t, r, why, size) : 0;
+}
+
+/* Replays the token's policy in the policy session until the TPM's digest is the token's. */
+static int replay_policy(struct tpm2 *t, const struct tpm2_token *tok, struct attempt *a, const uint8_t *auth,
+			 size_t auth_len, const struct tpm2_signature *sig, char *why, size_t size)
+{
+	uint8_t digest[TPM2_SHA256_SIZE];
+	char pcrs[64];
+	int r;
 	for (;;) {
-		if (tok->pubkey_pcr_mask) {
-			r = authorize(t, &policy, tok, bank, &key, exponent, sig_json, sig_json_len, sig_path, why,
-				      size);
-			if (r < 0)
-				return r;
-		}
-		if (tok->pcr_mask && (r = tpm2_policy_pcr(t, &policy, bank, tok->pcr_mask)) != 0)
+		if (tok->pubkey_pcr_mask &&
+		    (r = authorize(t, &a->policy, tok, a->bank, &a->key, a->exponent, sig, why, size)) < 0)
+			return r;
+		if (tok->pcr_mask && (r = tpm2_policy_pcr(t, &a->policy, a->bank, tok->pcr_mask)) != 0)
 			return tpm_error(t, r, why, size);
 		if (tok->pin) {
-			r = tpm2_policy_auth_value(t, &policy);
+			r = tpm2_policy_auth_value(t, &a->policy);
 			if (r != 0)
 				return tpm_error(t, r, why, size);
 			if (auth_len)
-				memcpy(policy.auth, auth, auth_len);
-			policy.auth_len = auth_len;
+				memcpy(a->policy.auth, auth, auth_len);
+			a->policy.auth_len = auth_len;
 		}
-		r = tpm2_policy_get_digest(t, &policy, digest);
+		r = tpm2_policy_get_digest(t, &a->policy, digest);
 		if (r != 0)
 			return tpm_error(t, r, why, size);
 		if (memcmp(digest, tok->policy_hash[0], sizeof(digest)) == 0)
-			break;
+			return 0;
 		/* keys enrolled by some systemd versions between 252 and 257 hashed the exponent as 0 */
-		if (tok->pubkey_pcr_mask && exponent == RSA_EXPONENT) {
-			exponent = 0;
-			r = tpm2_policy_restart(t, &policy);
-			if (r != 0)
-				return tpm_error(t, r, why, size);
-			continue;
-		}
-		if (tok->pcr_mask)
-			return fail(-EPERM, why, size,
-				    "the PCR policy does not match the current PCR values (PCRs %s in %s): the "
-				    "firmware or boot chain changed since enrollment",
-				    pcrs, tpm2_hash_name(bank));
+		if (!tok->pubkey_pcr_mask || a->exponent != RSA_EXPONENT)
+			break;
+		a->exponent = 0;
+		r = tpm2_policy_restart(t, &a->policy);
+		if (r != 0)
+			return tpm_error(t, r, why, size);
+	}
+	if (!tok->pcr_mask)
 		return fail(-EPERM, why, size,
 			    "the policy the TPM computes differs from the token's tpm2-policy-hash, without any PCR "
 			    "in it: the token does not describe its sealed object");
-	}
+	return fail(-EPERM, why, size,
+		    "the PCR policy does not match the current PCR values (PCRs %s in %s): the firmware or boot chain "
+		    "changed since enrollment",
+		    tpm2_mask_text(tok->pcr_mask, pcrs, sizeof(pcrs)), tpm2_hash_name(a->bank));
+}
 
-	r = tpm2_unseal(t, &item, &policy, &hmac, secret, secret_len);
+static int unseal_once(struct tpm2 *t, const struct tpm2_token *tok, const uint8_t *auth, size_t auth_len,
+		       const struct tpm2_signature *sig, uint8_t *secret, size_t *secret_len, char *why, size_t size)
+{
+	__attribute__((cleanup(attempt_done))) struct attempt a = {.hs = {.t = t}};
+	int r = prepare(t, tok, &a, why, size);
+	if (r == 0)
+		r = replay_policy(t, tok, &a, auth, auth_len, sig, why, size);
+	if (r < 0)
+		return r;
+	r = tpm2_unseal(t, &a.item, &a.policy, &a.hmac, secret, secret_len);
 	if (r == 0)
 		return 0;
 	if (r == TPM2_RC_PCR_CHANGED)
@@ -368,8 +401,8 @@ static int unseal_once(struct tpm2 *t, const struct tpm2_token *tok, const uint8
 }
 
 int tpm2_token_unseal(struct tpm2 *t, const struct tpm2_token *tok, const uint8_t *auth, size_t auth_len,
-		      const char *signature, size_t signature_len, const char *signature_path, uint8_t *secret,
-		      size_t *secret_len, char *why, size_t why_size)
+		      const struct tpm2_signature *signature, uint8_t *secret, size_t *secret_len, char *why,
+		      size_t why_size)
 {
 	size_t cap = *secret_len;
 	int r = -EAGAIN;
@@ -377,8 +410,7 @@ int tpm2_token_unseal(struct tpm2 *t, const struct tpm2_token *tok, const uint8_
 		return fail(-EINVAL, why, why_size, "authValue too long");
 	for (unsigned i = 0; i < PCR_CHANGED_RETRIES && r == -EAGAIN; i++) {
 		*secret_len = cap;
-		r = unseal_once(t, tok, auth, auth_len, signature, signature_len, signature_path, secret, secret_len,
-				why, why_size);
+		r = unseal_once(t, tok, auth, auth_len, signature, secret, secret_len, why, why_size);
 	}
 	if (r == -EAGAIN)
 		return fail(-EAGAIN, why, why_size, "the PCRs kept changing while unsealing");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* TPM2: unlock LUKS2 volumes with their systemd-tpm2 tokens through /dev/tpmrm0, and measure the boot
- * phases into PCR 11. */
+/* Unlocks a LUKS2 volume with its systemd-tpm2 tokens: each token's secret from the TPM (tpm2/unseal.h),
+ * a PIN asked on the console where the token needs one, the keyslot opened with it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <libcryptsetup.h>
 
 #include "earlyroot.h"
-#include "tpm2.h"
+#include "tpm2/unseal.h"
 
 /* LUKS2 holds at most 32 tokens */
 #define TOKENS_MAX    32
@@ -18,7 +18,6 @@
 #define PIN_MAX	      256
 /* a UKI's .pcrsig holds a few signatures per bank: a few KiB */
 #define SIGNATURE_MAX (1024 * 1024)
-#define PHASE_PCR     11
 
 /* Everything derived from the PIN and the unsealed secret, wiped on every path out. */
 struct secrets {
@@ -37,28 +36,16 @@ static void secrets_wipe(struct secrets *s)
 
 static int read_signature(const char *path, char **buf, size_t *len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	*buf = NULL, *len = 0;
-	if (fd < 0)
-		return -errno;
 	char *p = malloc(SIGNATURE_MAX);
 	if (!p)
 		return -ENOMEM;
-	size_t n = 0;
-	for (ssize_t r; n < SIGNATURE_MAX; n += (size_t)r) {
-		r = read(fd, p + n, SIGNATURE_MAX - n);
-		if (r < 0 && errno == EINTR) {
-			r = 0;
-			continue;
-		}
-		if (r < 0) {
-			free(p);
-			return -errno;
-		}
-		if (r == 0)
-			break;
+	ssize_t n = read_file(path, p, SIGNATURE_MAX);
+	if (n < 0) {
+		free(p);
+		return (int)n;
 	}
-	*buf = p, *len = n;
+	*buf = p, *len = (size_t)n;
 	return 0;
 }
 
@@ -82,7 +69,7 @@ static int activate(struct ctx *c, struct crypt_device *cd, const char *name, co
 /* 0 when unlocked, -ENOKEY when this token did not work, other -errno when activation itself failed. */
 static int unlock_token(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, const char *name,
 			const struct luks_opts *o, const char *dev, int id, const struct tpm2_token *tok,
-			const char *sig, size_t sig_len, const char *sig_path)
+			const struct tpm2_signature *sig)
 {
 	__attribute__((cleanup(secrets_wipe))) struct secrets s;
 	char why[512], prompt[SPEC_MAX + 64];
@@ -90,8 +77,7 @@ static int unlock_token(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, 
 
 	if (!tok->pin) {
 		s.secret_len = sizeof(s.secret);
-		r = tpm2_token_unseal(t, tok, NULL, 0, sig, sig_len, sig_path, s.secret, &s.secret_len, why,
-				      sizeof(why));
+		r = tpm2_token_unseal(t, tok, NULL, 0, sig, s.secret, &s.secret_len, why, sizeof(why));
 		if (r < 0)
 			return log_warn(c, "%s: TPM2 token %d: %s", dev, id, why), -ENOKEY;
 		return activate(c, cd, name, o, dev, id, tok, &s);
@@ -106,8 +92,7 @@ static int unlock_token(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, 
 		s.auth_len = tpm2_pin_auth(s.pin, (size_t)n, tok->salt, tok->salt_len, s.auth);
 		explicit_bzero(s.pin, sizeof(s.pin));
 		s.secret_len = sizeof(s.secret);
-		r = tpm2_token_unseal(t, tok, s.auth, s.auth_len, sig, sig_len, sig_path, s.secret, &s.secret_len, why,
-				      sizeof(why));
+		r = tpm2_token_unseal(t, tok, s.auth, s.auth_len, sig, s.secret, &s.secret_len, why, sizeof(why));
 		explicit_bzero(s.auth, sizeof(s.auth));
 		if (r == 0)
 			return activate(c, cd, name, o, dev, id, tok, &s);
@@ -130,9 +115,9 @@ int tpm2_unlock_with(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, con
 		     const struct luks_opts *o, const char *sig_path)
 {
 	_cleanup_free_ struct tpm2_token *tok = malloc(sizeof(*tok));
-	_cleanup_free_ char *sig = NULL;
+	_cleanup_free_ char *sig_json = NULL;
+	struct tpm2_signature sig = {.path = sig_path};
 	const char *dev = crypt_get_device_name(cd), *type, *json, *why;
-	size_t sig_len = 0;
 	bool sig_read = false;
 	unsigned tried = 0;
 	int r;
@@ -159,12 +144,13 @@ int tpm2_unlock_with(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, con
 		}
 		if (tok->pubkey_pcr_mask && !sig_read) {
 			sig_read = true;
-			r = read_signature(sig_path, &sig, &sig_len);
+			r = read_signature(sig_path, &sig_json, &sig.len);
+			sig.json = sig_json;
 			if (r < 0 && r != -ENOENT)
 				log_warn(c, "cannot read %s: %s", sig_path, strerror(-r));
 		}
 		tried++;
-		r = unlock_token(c, t, cd, name, o, dev, id, tok, sig, sig_len, sig_path);
+		r = unlock_token(c, t, cd, name, o, dev, id, tok, &sig);
 		if (r != -ENOKEY)
 			return r;
 	}
@@ -194,65 +180,6 @@ int tpm2_unlock(struct ctx *c, struct crypt_device *cd, const char *name, const 
 		return -ENODEV;
 	}
 	r = tpm2_unlock_with(c, &t, cd, name, o, TPM2_SIGNATURE_PATH);
-	tpm2_close(&t);
-	return r;
-}
-
-int tpm2_measure_with(struct ctx *c, struct tpm2 *t, const char *word)
-{
-	static const uint8_t zero[TPM2_DIGEST_MAX], ones[TPM2_DIGEST_MAX] = {[0 ... TPM2_DIGEST_MAX - 1] = 0xff};
-	uint8_t pcrs[TPM2_PCRS][TPM2_DIGEST_MAX], digests[TPM2_MAX_BANKS][TPM2_DIGEST_MAX];
-	uint16_t all[TPM2_MAX_BANKS], good[TPM2_MAX_BANKS];
-	unsigned nall = 0, ngood = 0;
-	struct tpm2_banks banks;
-	char rc[96], names[64] = "";
-	int r = tpm2_get_banks(t, &banks);
-
-	/* systemd's tpm2_get_good_pcr_banks: complete banks whose PCR 11 is set, else all complete banks */
-	for (unsigned i = 0; r == 0 && i < banks.n; i++) {
-		uint16_t alg = banks.b[i].alg;
-		size_t size = tpm2_hash_size(alg);
-		if (!size || (banks.b[i].mask & 0xFFFFFF) != 0xFFFFFF)
-			continue;
-		all[nall++] = alg;
-		r = tpm2_pcr_read(t, alg, 1u << PHASE_PCR, pcrs);
-		if (r == 0 && memcmp(pcrs[PHASE_PCR], zero, size) != 0 && memcmp(pcrs[PHASE_PCR], ones, size) != 0)
-			good[ngood++] = alg;
-	}
-	const uint16_t *use = ngood ? good : all;
-	unsigned n = ngood ? ngood : nall;
-	for (unsigned i = 0; r == 0 && i < n; i++) {
-		tpm2_hash(use[i], word, strlen(word), digests[i]);
-		size_t len = strlen(names);
-		snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "", tpm2_hash_name(use[i]));
-	}
-	if (r == 0 && n == 0)
-		return log_error(c, "cannot measure \"%s\": the TPM has no complete PCR bank earlyroot knows", word),
-		       -EOPNOTSUPP;
-	if (r == 0)
-		r = tpm2_pcr_extend(t, PHASE_PCR, use, (const uint8_t(*)[TPM2_DIGEST_MAX])digests, n);
-	if (r != 0)
-		return log_error(c, "cannot measure \"%s\" into PCR %d: TPM2_%s failed: %s", word, PHASE_PCR,
-				 tpm2_cc_name(t->last_cc),
-				 r < 0 ? strerror(-r) : tpm2_rc_text((uint32_t)r, rc, sizeof(rc))),
-		       r < 0 ? r : -EIO;
-	log_info(c, "measured \"%s\" into PCR %d (%s)", word, PHASE_PCR, names);
-	return 0;
-}
-
-int tpm2_measure_phase(struct ctx *c, const char *word)
-{
-	/* Deviation from systemd, which extends PCR 11 only when booted from a measured UKI
-	 * (StubPcrKernelImage=11): earlyroot extends whenever a TPM2 is present. Its promise is that a secret
-	 * sealed to the initrd phase (PCR 11 after "enter-initrd") cannot be unsealed after switch_root, and
-	 * that holds only if "leave-initrd" is extended on every boot, UKI or not. */
-	struct tpm2 t;
-	int r = tpm2_open(&t, TPM2_DEVICE);
-	if (r == -ENOENT || r == -ENODEV || r == -ENXIO)
-		return 0; /* no TPM: nothing to measure into */
-	if (r < 0)
-		return log_error(c, "cannot measure \"%s\": cannot open %s: %s", word, TPM2_DEVICE, strerror(-r)), r;
-	r = tpm2_measure_with(c, &t, word);
 	tpm2_close(&t);
 	return r;
 }

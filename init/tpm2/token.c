@@ -11,7 +11,8 @@
 #include <nettle/rsa.h>
 #include <nettle/sha2.h>
 
-#include "tpm2.h"
+#include "macro.h"
+#include "token.h"
 
 /* json-c's default; systemd's tokens are two levels deep */
 #define JSON_DEPTH 16
@@ -118,9 +119,8 @@ static int pcr_mask(struct json_object *v, uint32_t *mask)
 	return 0;
 }
 
-static int boolean(struct json_object *o, const char *name, bool *b)
+static int boolean(struct json_object *v, bool *b)
 {
-	struct json_object *v = field(o, name);
 	*b = false;
 	if (!v)
 		return 0;
@@ -151,10 +151,10 @@ static int shards(struct json_object *v, struct json_object **out, unsigned *n)
 	return 0;
 }
 
-static int keyslot(struct json_object *o, int *slot)
+static int keyslot(struct json_object *v, int *slot)
 {
-	struct json_object *v = field(o, "keyslots"), *e;
-	if (!v || !json_object_is_type(v, json_type_array) || json_object_array_length(v) < 1)
+	struct json_object *e;
+	if ( !json_object_is_type(v, json_type_array) || json_object_array_length(v) < 1)
 		return -EINVAL;
 	e = json_object_array_get_idx(v, 0);
 	long n;
@@ -177,130 +177,212 @@ static int keyslot(struct json_object *o, int *slot)
 	return 0;
 }
 
-#define FAIL(r_, msg)         \
-	do {                  \
-		*why = (msg); \
-		return (r_);  \
-	} while (0)
+/* Each parser fills its part of the token from one field, or says why it cannot (*why) and returns -EINVAL
+ * (malformed) or -EOPNOTSUPP (well-formed, but beyond what earlyroot does). v is NULL when the field is absent. */
+typedef int (*field_parser)(struct json_object *v, struct tpm2_token *t, const char **why);
+
+static int fail(int r, const char **why, const char *msg)
+{
+	*why = msg;
+	return r;
+}
+
+/* base64 text into out; -E2BIG beyond size */
+static int base64_field(struct json_object *v, uint8_t *out, size_t size)
+{
+	const char *s;
+	size_t len;
+	if (string_of(v, &s, &len) < 0)
+		return -EINVAL;
+	return base64_decode(s, len, out, size);
+}
+
+static int parse_type(struct json_object *v, struct tpm2_token *t, const char **why)
+{
+	const char *s;
+	size_t len;
+	(void)t;
+	if (!v || string_of(v, &s, &len) < 0 || strcmp(s, "systemd-tpm2") != 0)
+		return fail(-EINVAL, why, "the token's type is not systemd-tpm2");
+	return 0;
+}
+
+static int parse_keyslots(struct json_object *v, struct tpm2_token *t, const char **why)
+{
+	if (!v || keyslot(v, &t->keyslot) < 0)
+		return fail(-EINVAL, why, "\"keyslots\" does not name a keyslot");
+	return 0;
+}
+
+static int parse_blob(struct json_object *v, struct tpm2_token *t, const char **why)
+{
+	struct json_object *blobs[TPM2_SHARDS_MAX];
+	struct tpm2_blob b;
+	int r;
+	if (!v || (r = shards(v, blobs, &t->nshards)) == -EINVAL)
+		return fail(-EINVAL, why, "\"tpm2-blob\" is missing or not base64 text");
+	if (r < 0)
+		return fail(-EOPNOTSUPP, why, "\"tpm2-blob\" has more shards than systemd creates");
+	for (unsigned i = 0; i < t->nshards; i++) {
+		r = base64_field(blobs[i], t->blob[i], sizeof(t->blob[i]));
+		if (r == -E2BIG)
+			return fail(-EOPNOTSUPP, why, "\"tpm2-blob\" is larger than earlyroot accepts");
+		if (r <= 0)
+			return fail(-EINVAL, why, "\"tpm2-blob\" is not base64 text");
+		t->blob_len[i] = (size_t)r;
+		if (tpm2_parse_blob(t->blob[i], t->blob_len[i], &b) < 0)
+			return fail(-EINVAL, why, "\"tpm2-blob\" does not hold a TPM2B_PRIVATE and a TPM2B_PUBLIC");
+	}
+	return 0;
+}
+
+static int parse_policy_hash(struct json_object *v, struct tpm2_token *t, const char **why)
+{
+	struct json_object *hashes[TPM2_SHARDS_MAX];
+	const char *s;
+	size_t len;
+	unsigned n;
+	if (!v || shards(v, hashes, &n) < 0 || n != t->nshards)
+		return fail(-EINVAL, why, "\"tpm2-policy-hash\" is missing or does not match \"tpm2-blob\"");
+	for (unsigned i = 0; i < n; i++)
+		if (string_of(hashes[i], &s, &len) < 0 || hex_decode(s, t->policy_hash[i], TPM2_SHA256_SIZE) < 0)
+			return fail(-EINVAL, why, "\"tpm2-policy-hash\" is not a SHA-256 digest in hex");
+	return 0;
+}
+
+static int parse_pcrs(struct json_object *v, struct tpm2_token *t, const char **why)
+{
+	if (!v || pcr_mask(v, &t->pcr_mask) < 0)
+		return fail(-EINVAL, why, "\"tpm2-pcrs\" is missing or not a list of PCR numbers 0-23");
+	return 0;
+}
+
+static int parse_pcr_bank(struct json_object *v, struct tpm2_token *t, const char **why)
+{
+	const char *s;
+	size_t len;
+	if (!v)
+		return 0; /* chosen from the TPM's banks at unseal */
+	if (string_of(v, &s, &len) < 0)
+		return fail(-EINVAL, why, "\"tpm2-pcr-bank\" is not a string");
+	t->pcr_bank = tpm2_hash_from_name(s);
+	if (!t->pcr_bank)
+		return fail(-EOPNOTSUPP, why, "\"tpm2-pcr-bank\" names a PCR bank earlyroot does not know");
+	return 0;
+}
+
+static int parse_primary_alg(struct json_object *v, struct tpm2_token *t, const char **why)
+{
+	const char *s;
+	size_t len;
+	t->primary_alg = TPM2_ALG_ECC;
+	if (!v)
+		return 0;
+	if (string_of(v, &s, &len) < 0)
+		return fail(-EINVAL, why, "\"tpm2-primary-alg\" is not a string");
+	if (strcasecmp(s, "rsa") == 0)
+		t->primary_alg = TPM2_ALG_RSA;
+	else if (strcasecmp(s, "ecc") != 0)
+		return fail(-EOPNOTSUPP, why, "\"tpm2-primary-alg\" is neither ecc nor rsa");
+	return 0;
+}
+
+static int parse_pin(struct json_object *v, struct tpm2_token *t, const char **why)
+{
+	return boolean(v, &t->pin) < 0 ? fail(-EINVAL, why, "\"tpm2-pin\" is not a boolean") : 0;
+}
+
+static int parse_pcrlock(struct json_object *v, struct tpm2_token *t, const char **why)
+{
+	return boolean(v, &t->pcrlock) < 0 ? fail(-EINVAL, why, "\"tpm2_pcrlock\" is not a boolean") : 0;
+}
+
+static int parse_pubkey_pcrs(struct json_object *v, struct tpm2_token *t, const char **why)
+{
+	if (v && pcr_mask(v, &t->pubkey_pcr_mask) < 0)
+		return fail(-EINVAL, why, "\"tpm2_pubkey_pcrs\" is not a list of PCR numbers 0-23");
+	return 0;
+}
+
+static int parse_pubkey(struct json_object *v, struct tpm2_token *t, const char **why)
+{
+	if (v) {
+		int r = base64_field(v, (uint8_t *)t->pubkey_pem, sizeof(t->pubkey_pem) - 1);
+		if (r == -E2BIG)
+			return fail(-EOPNOTSUPP, why, "\"tpm2_pubkey\" is larger than earlyroot accepts");
+		if (r < 0 || memchr(t->pubkey_pem, 0, (size_t)r))
+			return fail(-EINVAL, why, "\"tpm2_pubkey\" is not base64 of a PEM key");
+		t->pubkey_pem[r] = 0;
+	}
+	if (t->pubkey_pcr_mask && !t->pubkey_pem[0])
+		return fail(-EINVAL, why, "\"tpm2_pubkey_pcrs\" is set but \"tpm2_pubkey\" is missing");
+	return 0;
+}
+
+static int parse_salt(struct json_object *v, struct tpm2_token *t, const char **why)
+{
+	int r = v ? base64_field(v, t->salt, sizeof(t->salt)) : 0;
+	if (v && r <= 0)
+		return fail(-EINVAL, why, "\"tpm2_salt\" is not base64 of a salt up to 64 bytes");
+	t->salt_len = (size_t)r;
+	return 0;
+}
+
+static int parse_srk(struct json_object *v, struct tpm2_token *t, const char **why)
+{
+	struct tpm2_serialized srk;
+	if (!v)
+		return 0;
+	int r = base64_field(v, t->srk, sizeof(t->srk));
+	if (r <= 0)
+		return fail(-EINVAL, why, "\"tpm2_srk\" is not base64 text");
+	t->srk_len = (size_t)r;
+	r = tpm2_parse_serialized(t->srk, t->srk_len, &srk);
+	if (r == -EOPNOTSUPP)
+		return fail(-EOPNOTSUPP, why, "\"tpm2_srk\" serialises an NV index, not a key");
+	if (r < 0)
+		return fail(-EINVAL, why, "\"tpm2_srk\" is not an ESYS_TR serialisation of a key");
+	return 0;
+}
+
+/* In this order: tpm2-policy-hash needs the blob's shard count, tpm2_pubkey the tpm2_pubkey_pcrs. */
+static const struct {
+	const char *name;
+	field_parser parse;
+} fields[] = {
+	{"type", parse_type},
+	{"keyslots", parse_keyslots},
+	{"tpm2-blob", parse_blob},
+	{"tpm2-policy-hash", parse_policy_hash},
+	{"tpm2-pcrs", parse_pcrs},
+	{"tpm2-pcr-bank", parse_pcr_bank},
+	{"tpm2-primary-alg", parse_primary_alg},
+	{"tpm2-pin", parse_pin},
+	{"tpm2_pcrlock", parse_pcrlock},
+	{"tpm2_pubkey_pcrs", parse_pubkey_pcrs},
+	{"tpm2_pubkey", parse_pubkey},
+	{"tpm2_salt", parse_salt},
+	{"tpm2_srk", parse_srk},
+};
 
 int tpm2_token_parse(const char *json, size_t len, struct tpm2_token *t, const char **why)
 {
 	_cleanup_json_ struct json_object *o = json_parse(json, len);
-	struct json_object *v, *blobs[TPM2_SHARDS_MAX], *hashes[TPM2_SHARDS_MAX];
-	const char *s;
-	size_t slen;
-	unsigned nhashes;
-	int r;
-
 	memset(t, 0, sizeof(*t));
 	*why = NULL;
 	if (!o || !json_object_is_type(o, json_type_object))
-		FAIL(-EINVAL, "the token is not a JSON object");
-	v = field(o, "type");
-	if (!v || string_of(v, &s, &slen) < 0 || strcmp(s, "systemd-tpm2") != 0)
-		FAIL(-EINVAL, "the token's type is not systemd-tpm2");
-	if (keyslot(o, &t->keyslot) < 0)
-		FAIL(-EINVAL, "\"keyslots\" does not name a keyslot");
-
-	v = field(o, "tpm2-blob");
-	if (!v || (r = shards(v, blobs, &t->nshards)) == -EINVAL)
-		FAIL(-EINVAL, "\"tpm2-blob\" is missing or not base64 text");
-	if (r < 0)
-		FAIL(-EOPNOTSUPP, "\"tpm2-blob\" has more shards than systemd creates");
-	for (unsigned i = 0; i < t->nshards; i++) {
-		if (string_of(blobs[i], &s, &slen) < 0)
-			FAIL(-EINVAL, "\"tpm2-blob\" is not base64 text");
-		r = base64_decode(s, slen, t->blob[i], sizeof(t->blob[i]));
-		if (r == -E2BIG)
-			FAIL(-EOPNOTSUPP, "\"tpm2-blob\" is larger than earlyroot accepts");
-		if (r <= 0)
-			FAIL(-EINVAL, "\"tpm2-blob\" is not base64 text");
-		t->blob_len[i] = (size_t)r;
-		struct tpm2_blob b;
-		if (tpm2_parse_blob(t->blob[i], t->blob_len[i], &b) < 0)
-			FAIL(-EINVAL, "\"tpm2-blob\" does not hold a TPM2B_PRIVATE and a TPM2B_PUBLIC");
-	}
-
-	v = field(o, "tpm2-policy-hash");
-	if (!v || shards(v, hashes, &nhashes) < 0 || nhashes != t->nshards)
-		FAIL(-EINVAL, "\"tpm2-policy-hash\" is missing or does not match \"tpm2-blob\"");
-	for (unsigned i = 0; i < nhashes; i++)
-		if (string_of(hashes[i], &s, &slen) < 0 || hex_decode(s, t->policy_hash[i], TPM2_SHA256_SIZE) < 0)
-			FAIL(-EINVAL, "\"tpm2-policy-hash\" is not a SHA-256 digest in hex");
-
-	v = field(o, "tpm2-pcrs");
-	if (!v || pcr_mask(v, &t->pcr_mask) < 0)
-		FAIL(-EINVAL, "\"tpm2-pcrs\" is missing or not a list of PCR numbers 0-23");
-
-	v = field(o, "tpm2-pcr-bank");
-	if (v) {
-		if (string_of(v, &s, &slen) < 0)
-			FAIL(-EINVAL, "\"tpm2-pcr-bank\" is not a string");
-		t->pcr_bank = tpm2_hash_from_name(s);
-		if (!t->pcr_bank)
-			FAIL(-EOPNOTSUPP, "\"tpm2-pcr-bank\" names a PCR bank earlyroot does not know");
-	}
-
-	t->primary_alg = TPM2_ALG_ECC;
-	v = field(o, "tpm2-primary-alg");
-	if (v) {
-		if (string_of(v, &s, &slen) < 0)
-			FAIL(-EINVAL, "\"tpm2-primary-alg\" is not a string");
-		if (strcasecmp(s, "ecc") == 0)
-			t->primary_alg = TPM2_ALG_ECC;
-		else if (strcasecmp(s, "rsa") == 0)
-			t->primary_alg = TPM2_ALG_RSA;
-		else
-			FAIL(-EOPNOTSUPP, "\"tpm2-primary-alg\" is neither ecc nor rsa");
-	}
-
-	if (boolean(o, "tpm2-pin", &t->pin) < 0)
-		FAIL(-EINVAL, "\"tpm2-pin\" is not a boolean");
-	if (boolean(o, "tpm2_pcrlock", &t->pcrlock) < 0)
-		FAIL(-EINVAL, "\"tpm2_pcrlock\" is not a boolean");
-
-	v = field(o, "tpm2_pubkey_pcrs");
-	if (v && pcr_mask(v, &t->pubkey_pcr_mask) < 0)
-		FAIL(-EINVAL, "\"tpm2_pubkey_pcrs\" is not a list of PCR numbers 0-23");
-	v = field(o, "tpm2_pubkey");
-	if (v) {
-		if (string_of(v, &s, &slen) < 0)
-			FAIL(-EINVAL, "\"tpm2_pubkey\" is not base64 text");
-		r = base64_decode(s, slen, (uint8_t *)t->pubkey_pem, sizeof(t->pubkey_pem) - 1);
-		if (r == -E2BIG)
-			FAIL(-EOPNOTSUPP, "\"tpm2_pubkey\" is larger than earlyroot accepts");
-		if (r < 0 || memchr(t->pubkey_pem, 0, (size_t)r))
-			FAIL(-EINVAL, "\"tpm2_pubkey\" is not base64 of a PEM key");
-		t->pubkey_pem[r] = 0;
-	}
-	if (t->pubkey_pcr_mask && !t->pubkey_pem[0])
-		FAIL(-EINVAL, "\"tpm2_pubkey_pcrs\" is set but \"tpm2_pubkey\" is missing");
-
-	v = field(o, "tpm2_salt");
-	if (v) {
-		if (string_of(v, &s, &slen) < 0 || (r = base64_decode(s, slen, t->salt, sizeof(t->salt))) <= 0)
-			FAIL(-EINVAL, "\"tpm2_salt\" is not base64 of a salt up to 64 bytes");
-		t->salt_len = (size_t)r;
-	}
-
-	v = field(o, "tpm2_srk");
-	if (v) {
-		struct tpm2_serialized srk;
-		if (string_of(v, &s, &slen) < 0 || (r = base64_decode(s, slen, t->srk, sizeof(t->srk))) <= 0)
-			FAIL(-EINVAL, "\"tpm2_srk\" is not base64 text");
-		t->srk_len = (size_t)r;
-		r = tpm2_parse_serialized(t->srk, t->srk_len, &srk);
-		if (r == -EOPNOTSUPP)
-			FAIL(-EOPNOTSUPP, "\"tpm2_srk\" serialises an NV index, not a key");
+		return fail(-EINVAL, why, "the token is not a JSON object");
+	for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+		int r = fields[i].parse(field(o, fields[i].name), t, why);
 		if (r < 0)
-			FAIL(-EINVAL, "\"tpm2_srk\" is not an ESYS_TR serialisation of a key");
+			return r;
 	}
-
 	/* well-formed; now what earlyroot cannot do */
 	if (t->pcrlock)
-		FAIL(-EOPNOTSUPP, "it uses a systemd-pcrlock policy (tpm2_pcrlock), which earlyroot does not support");
+		return fail(-EOPNOTSUPP, why,
+			    "it uses a systemd-pcrlock policy (tpm2_pcrlock), which earlyroot does not support");
 	if (t->nshards > 1)
-		FAIL(-EOPNOTSUPP, "it is split into shards, which systemd does only for pcrlock policies");
+		return fail(-EOPNOTSUPP, why, "it is split into shards, which systemd does only for pcrlock policies");
 	return 0;
 }
 

@@ -10,11 +10,13 @@
 #include <nettle/ecc-curve.h>
 #include <nettle/ecc.h>
 #include <nettle/hmac.h>
+#include <nettle/nettle-meta.h>
 #include <nettle/pbkdf2.h>
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
 
-#include "tpm2.h"
+#include "macro.h"
+#include "crypto.h"
 
 /* systemd's PBKDF2_HMAC_SHA256_ITERATIONS for salted PINs (v253+) */
 #define PIN_PBKDF2_ITERATIONS 10000
@@ -32,20 +34,15 @@ int tpm2_random(void *buf, size_t n)
 	return 0;
 }
 
-static void put_be32(uint8_t b[4], uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24), b[1] = (uint8_t)(v >> 16), b[2] = (uint8_t)(v >> 8), b[3] = (uint8_t)v;
-}
-
 void tpm2_kdfa(const uint8_t *key, size_t key_len, const char *label, const uint8_t *u, size_t u_len, const uint8_t *v,
 	       size_t v_len, uint8_t *out, size_t bytes)
 {
 	struct hmac_sha256_ctx h;
 	uint8_t counter[4], bits[4], block[SHA256_DIGEST_SIZE];
-	put_be32(bits, (uint32_t)(bytes * 8));
+	tpm2_be32(bits, (uint32_t)(bytes * 8));
 	for (uint32_t i = 1; bytes > 0; i++) {
 		size_t n = bytes < sizeof(block) ? bytes : sizeof(block);
-		put_be32(counter, i);
+		tpm2_be32(counter, i);
 		hmac_sha256_set_key(&h, key_len, key);
 		hmac_sha256_update(&h, 4, counter);
 		hmac_sha256_update(&h, strlen(label) + 1, (const uint8_t *)label); /* with its NUL */
@@ -67,7 +64,7 @@ void tpm2_kdfe(const uint8_t *z, size_t z_len, const char *label, const uint8_t 
 	uint8_t counter[4], block[SHA256_DIGEST_SIZE];
 	for (uint32_t i = 1; bytes > 0; i++) {
 		size_t n = bytes < sizeof(block) ? bytes : sizeof(block);
-		put_be32(counter, i);
+		tpm2_be32(counter, i);
 		sha256_init(&h);
 		sha256_update(&h, 4, counter);
 		sha256_update(&h, z_len, z);
@@ -151,32 +148,30 @@ out:
 	return r;
 }
 
+static const struct {
+	uint16_t alg;
+	const struct nettle_hash *hash;
+} hashes[] = {
+	{TPM2_ALG_SHA1, &nettle_sha1},
+	{TPM2_ALG_SHA256, &nettle_sha256},
+	{TPM2_ALG_SHA384, &nettle_sha384},
+	{TPM2_ALG_SHA512, &nettle_sha512},
+};
+
 void tpm2_hash(uint16_t alg, const void *p, size_t n, uint8_t *out)
 {
 	union {
 		struct sha1_ctx sha1;
-		struct sha256_ctx sha256;
-		struct sha384_ctx sha384;
-		struct sha512_ctx sha512;
-	} h;
-	switch (alg) {
-	case TPM2_ALG_SHA1:
-		sha1_init(&h.sha1), sha1_update(&h.sha1, n, p), sha1_digest(&h.sha1, SHA1_DIGEST_SIZE, out);
-		break;
-	case TPM2_ALG_SHA256:
-		sha256_init(&h.sha256), sha256_update(&h.sha256, n, p);
-		sha256_digest(&h.sha256, SHA256_DIGEST_SIZE, out);
-		break;
-	case TPM2_ALG_SHA384:
-		sha384_init(&h.sha384), sha384_update(&h.sha384, n, p);
-		sha384_digest(&h.sha384, SHA384_DIGEST_SIZE, out);
-		break;
-	case TPM2_ALG_SHA512:
-		sha512_init(&h.sha512), sha512_update(&h.sha512, n, p);
-		sha512_digest(&h.sha512, SHA512_DIGEST_SIZE, out);
-		break;
-	}
-	explicit_bzero(&h, sizeof(h));
+		struct sha512_ctx sha512; /* also SHA-256's and SHA-384's size */
+	} ctx;
+	for (size_t i = 0; i < ELEMENTSOF(hashes); i++)
+		if (hashes[i].alg == alg) {
+			const struct nettle_hash *h = hashes[i].hash;
+			h->init(&ctx);
+			h->update(&ctx, n, p);
+			h->digest(&ctx, h->digest_size, out);
+		}
+	explicit_bzero(&ctx, sizeof(ctx));
 }
 
 int tpm2_name(const uint8_t *pub, size_t pub_len, uint8_t name[TPM2_NAME_MAX])

@@ -8,7 +8,9 @@
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
 
-#include "tpm2.h"
+#include "io.h"
+#include "macro.h"
+#include "client.h"
 
 /* TPM_RC_RETRY and friends: up to 100 × 20 ms, more than any self-test or NV write takes */
 #define BUSY_RETRIES 100
@@ -41,7 +43,7 @@ static const struct command {
 
 static const struct command *command(uint32_t cc)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
 		if (commands[i].cc == cc)
 			return &commands[i];
 	return NULL;
@@ -83,22 +85,15 @@ void tpm2_session_wipe(struct tpm2_session *s)
 
 static int transmit(struct tpm2 *t, size_t len, size_t *rlen)
 {
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(t->fd, t->cmd + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		off += (size_t)n;
-	}
+	int r = write_full(t->fd, t->cmd, len);
+	if (r < 0)
+		return r;
 	/* the device answers in one read; a socket may split the response */
 	size_t got = 0, want = 10;
 	while (got < want) {
-		ssize_t n = read(t->fd, t->rsp + got, sizeof(t->rsp) - got);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = read_once(t->fd, t->rsp + got, sizeof(t->rsp) - got);
 		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
+			return n < 0 ? (int)n : -EIO;
 		got += (size_t)n;
 		if (got >= 6) {
 			want = (size_t)t->rsp[2] << 24 | (size_t)t->rsp[3] << 16 | (size_t)t->rsp[4] << 8 | t->rsp[5];
@@ -191,13 +186,97 @@ static int check_sessions(const struct call *c, const struct command *cmd, struc
 	return r;
 }
 
+/* cpHash = H(CC ‖ names of the handles ‖ parameters); a handle without a name is named by itself */
+static void cp_hash(const struct call *c, uint8_t out[32])
+{
+	uint8_t b[4];
+	struct sha256_ctx h;
+	sha256_init(&h);
+	sha256_update(&h, 4, tpm2_be32(b, c->cc));
+	for (unsigned i = 0; i < c->nhandles; i++) {
+		const struct tpm2_object *o = c->handle[i];
+		if (o->name_len)
+			sha256_update(&h, o->name_len, o->name);
+		else
+			sha256_update(&h, 4, tpm2_be32(b, o->handle));
+	}
+	sha256_update(&h, c->params_len, c->params);
+	sha256_digest(&h, 32, out);
+}
+
+/* One session's entry of the authorization area: a fresh caller nonce and the command HMAC. */
+static int put_session(struct tpm2_wr *w, const struct call *c, unsigned i, bool authorizes, int enc,
+		       const uint8_t cp[32])
+{
+	uint8_t key[2 * TPM2_SHA256_SIZE], mac[32];
+	struct tpm2_session *s = c->session[i];
+	if (!s) { /* password session, empty password */
+		tpm2_put_u32(w, TPM2_RS_PW);
+		tpm2_put_tpm2b(w, NULL, 0);
+		tpm2_put_u8(w, 0);
+		tpm2_put_tpm2b(w, NULL, 0);
+		return 0;
+	}
+	int r = tpm2_random(s->nonce_caller, sizeof(s->nonce_caller));
+	if (r < 0)
+		return r;
+	/* session 0 also covers the nonce of a separate encrypt session */
+	const uint8_t *extra = i == 0 && authorizes && enc > 0 ? c->session[enc]->nonce_tpm : NULL;
+	size_t n = hmac_key(s, authorizes, key);
+	if (n)
+		hmac_session(key, n, cp, s->nonce_caller, s->nonce_tpm, extra, s->attrs, mac);
+	explicit_bzero(key, sizeof(key));
+	tpm2_put_u32(w, s->handle);
+	tpm2_put_tpm2b(w, s->nonce_caller, sizeof(s->nonce_caller));
+	tpm2_put_u8(w, s->attrs);
+	tpm2_put_tpm2b(w, mac, n ? sizeof(mac) : 0);
+	return 0;
+}
+
+static int put_auth_area(struct tpm2_wr *w, const struct call *c, const struct command *cmd)
+{
+	uint8_t cp[32];
+	int enc = -1;
+	cp_hash(c, cp);
+	for (unsigned i = 0; i < c->nsessions; i++)
+		if (c->session[i] && c->session[i]->attrs & TPM2_SA_ENCRYPT)
+			enc = (int)i;
+	size_t size_at = w->len;
+	tpm2_put_u32(w, 0); /* authorizationSize, set below */
+	for (unsigned i = 0; i < c->nsessions; i++) {
+		int r = put_session(w, c, i, i < cmd->auth, enc, cp);
+		if (r < 0)
+			return r;
+	}
+	if (!w->overflow)
+		tpm2_put_u32(&(struct tpm2_wr){.p = w->p + size_at, .cap = 4}, (uint32_t)(w->len - size_at - 4));
+	return 0;
+}
+
+/* Sends the marshalled command and parses the answer, again while the TPM did not start it (busy,
+ * self-test, NV write pending). */
+static int send_command(struct tpm2 *t, size_t len, const struct call *c, const struct command *cmd,
+			struct tpm2_response *rsp)
+{
+	for (unsigned i = 0;; i++) {
+		size_t rlen = 0;
+		int r = transmit(t, len, &rlen);
+		if (r == 0)
+			r = tpm2_parse_response(t->rsp, rlen, cmd->rsp_handles, c->nsessions, rsp);
+		if (r < 0)
+			return r;
+		if ((rsp->rc != TPM2_RC_RETRY && rsp->rc != TPM2_RC_YIELDED && rsp->rc != TPM2_RC_TESTING) ||
+		    i == BUSY_RETRIES)
+			return 0;
+		nanosleep(&(struct timespec){.tv_nsec = BUSY_WAIT_NS}, NULL);
+	}
+}
+
 static int call(struct tpm2 *t, const struct call *c, struct tpm2_response *rsp)
 {
 	const struct command *cmd = command(c->cc);
 	struct tpm2_wr w = tpm2_wr(t->cmd, sizeof(t->cmd));
-	uint8_t cp_hash[32], key[2 * TPM2_SHA256_SIZE], mac[32];
-	size_t len = 0;
-	int r, enc = -1;
+	int r;
 
 	if (!cmd || c->nhandles > 2 || c->nsessions > TPM2_MAX_SESSIONS || c->nsessions < cmd->auth)
 		return -EINVAL;
@@ -207,80 +286,27 @@ static int call(struct tpm2 *t, const struct call *c, struct tpm2_response *rsp)
 	tpm2_put_u32(&w, c->cc);
 	for (unsigned i = 0; i < c->nhandles; i++)
 		tpm2_put_u32(&w, c->handle[i]->handle);
-	if (c->nsessions) {
-		/* cpHash = H(CC ‖ names of the handles ‖ parameters) */
-		struct sha256_ctx h;
-		uint8_t ccb[4] = {(uint8_t)(c->cc >> 24), (uint8_t)(c->cc >> 16), (uint8_t)(c->cc >> 8),
-				  (uint8_t)c->cc};
-		sha256_init(&h);
-		sha256_update(&h, 4, ccb);
-		for (unsigned i = 0; i < c->nhandles; i++) {
-			const struct tpm2_object *o = c->handle[i];
-			if (o->name_len)
-				sha256_update(&h, o->name_len, o->name);
-			else
-				sha256_update(&h, 4,
-					      t->cmd + 10 + 4 * i); /* a handle without a name is named by itself */
-		}
-		sha256_update(&h, c->params_len, c->params);
-		sha256_digest(&h, sizeof(cp_hash), cp_hash);
-
-		for (unsigned i = 0; i < c->nsessions; i++)
-			if (c->session[i] && c->session[i]->attrs & TPM2_SA_ENCRYPT)
-				enc = (int)i;
-		size_t auth_size_at = w.len;
-		tpm2_put_u32(&w, 0);
-		for (unsigned i = 0; i < c->nsessions; i++) {
-			struct tpm2_session *s = c->session[i];
-			if (!s) {
-				tpm2_put_u32(&w, TPM2_RS_PW);
-				tpm2_put_tpm2b(&w, NULL, 0);
-				tpm2_put_u8(&w, 0);
-				tpm2_put_tpm2b(&w, NULL, 0);
-				continue;
-			}
-			r = tpm2_random(s->nonce_caller, sizeof(s->nonce_caller));
-			if (r < 0) {
-				explicit_bzero(key, sizeof(key)); /* may still hold the previous session's key */
-				return r;
-			}
-			bool authorizes = i < cmd->auth;
-			/* session 0 also covers the nonce of a separate encrypt session */
-			const uint8_t *extra = i == 0 && authorizes && enc > 0 ? c->session[enc]->nonce_tpm : NULL;
-			size_t n = hmac_key(s, authorizes, key);
-			if (n)
-				hmac_session(key, n, cp_hash, s->nonce_caller, s->nonce_tpm, extra, s->attrs, mac);
-			tpm2_put_u32(&w, s->handle);
-			tpm2_put_tpm2b(&w, s->nonce_caller, sizeof(s->nonce_caller));
-			tpm2_put_u8(&w, s->attrs);
-			tpm2_put_tpm2b(&w, mac, n ? sizeof(mac) : 0);
-		}
-		explicit_bzero(key, sizeof(key));
-		size_t auth_size = w.len - auth_size_at - 4;
-		if (!w.overflow)
-			tpm2_put_u32(&(struct tpm2_wr){.p = t->cmd + auth_size_at, .cap = 4}, (uint32_t)auth_size);
-	}
+	if (c->nsessions && (r = put_auth_area(&w, c, cmd)) < 0)
+		return r;
 	tpm2_put_bytes(&w, c->params, c->params_len);
 	if (w.overflow)
 		return -E2BIG;
 	tpm2_put_u32(&(struct tpm2_wr){.p = t->cmd + 2, .cap = 4}, (uint32_t)w.len);
-
-	for (unsigned i = 0;; i++) {
-		r = transmit(t, w.len, &len);
-		if (r < 0)
-			return r;
-		r = tpm2_parse_response(t->rsp, len, cmd->rsp_handles, c->nsessions, rsp);
-		if (r < 0)
-			return r;
-		/* the TPM did not start the command (busy, self-test, NV write pending): send it again */
-		if ((rsp->rc != TPM2_RC_RETRY && rsp->rc != TPM2_RC_YIELDED && rsp->rc != TPM2_RC_TESTING) ||
-		    i == BUSY_RETRIES)
-			break;
-		nanosleep(&(struct timespec){.tv_nsec = BUSY_WAIT_NS}, NULL);
-	}
+	r = send_command(t, w.len, c, cmd, rsp);
+	if (r < 0)
+		return r;
 	if (rsp->rc != TPM2_RC_SUCCESS)
 		return (int)rsp->rc;
 	return c->nsessions ? check_sessions(c, cmd, rsp) : 0;
+}
+
+/* call() with the parameters marshalled in w: -E2BIG when they did not fit. */
+static int call_with(struct tpm2 *t, struct call c, const struct tpm2_wr *w, struct tpm2_response *rsp)
+{
+	if (w->overflow)
+		return -E2BIG;
+	c.params = w->p, c.params_len = w->len;
+	return call(t, &c, rsp);
 }
 
 static const struct tpm2_object *handle_of(uint32_t h, struct tpm2_object *o)
@@ -296,7 +322,7 @@ int tpm2_flush(struct tpm2 *t, uint32_t handle)
 	struct tpm2_wr w = tpm2_wr(p, sizeof(p));
 	struct tpm2_response rsp;
 	tpm2_put_u32(&w, handle);
-	return call(t, &(struct call){.cc = TPM2_CC_FLUSH_CONTEXT, .params = p, .params_len = w.len}, &rsp);
+	return call_with(t, (struct call){.cc = TPM2_CC_FLUSH_CONTEXT}, &w, &rsp);
 }
 
 size_t tpm2_primary_template(uint16_t alg, uint8_t *buf, size_t size)
@@ -354,13 +380,36 @@ static int take_name(struct tpm2_rd *r, struct tpm2_object *o)
 	return 0;
 }
 
+/* outPublic, creationData, creationHash, creationTicket, name: the name comes last */
+static int take_primary(const struct tpm2_response *rsp, struct tpm2_key *k)
+{
+	struct tpm2_rd rd = tpm2_rd(rsp->params, rsp->params_len);
+	size_t len;
+	memset(k, 0, sizeof(*k));
+	k->obj.handle = rsp->handle;
+	tpm2_get_tpm2b(&rd, &len);
+	tpm2_get_tpm2b(&rd, &len);
+	tpm2_get_tpm2b(&rd, &len);
+	tpm2_get_u16(&rd);
+	tpm2_get_u32(&rd);
+	tpm2_get_tpm2b(&rd, &len);
+	int r = take_name(&rd, &k->obj);
+	if (r == 0 && !tpm2_rd_done(&rd))
+		r = -EBADMSG;
+	if (r == 0) {
+		rd.off = 0;
+		r = take_public(&rd, k);
+	}
+	return r;
+}
+
 int tpm2_create_primary(struct tpm2 *t, uint16_t alg, struct tpm2_key *k)
 {
 	uint8_t p[128], tmpl[64];
 	struct tpm2_wr w = tpm2_wr(p, sizeof(p));
 	struct tpm2_object owner;
 	struct tpm2_response rsp;
-	size_t n = tpm2_primary_template(alg, tmpl, sizeof(tmpl)), len;
+	size_t n = tpm2_primary_template(alg, tmpl, sizeof(tmpl));
 
 	tpm2_put_u16(&w, 4); /* TPM2B_SENSITIVE_CREATE: empty userAuth and data */
 	tpm2_put_u16(&w, 0);
@@ -368,33 +417,15 @@ int tpm2_create_primary(struct tpm2 *t, uint16_t alg, struct tpm2_key *k)
 	tpm2_put_tpm2b(&w, tmpl, n);
 	tpm2_put_tpm2b(&w, NULL, 0); /* outsideInfo */
 	tpm2_put_u32(&w, 0);	     /* creationPCR */
-	int r = call(t,
-		     &(struct call){.cc = TPM2_CC_CREATE_PRIMARY,
-				    .nhandles = 1,
-				    .handle = {handle_of(TPM2_RH_OWNER, &owner)},
-				    .nsessions = 1,
-				    .params = p,
-				    .params_len = w.len},
-		     &rsp);
+	int r = call_with(t,
+			  (struct call){.cc = TPM2_CC_CREATE_PRIMARY,
+					.nhandles = 1,
+					.handle = {handle_of(TPM2_RH_OWNER, &owner)},
+					.nsessions = 1},
+			  &w, &rsp);
 	if (r != 0)
 		return r;
-	memset(k, 0, sizeof(*k));
-	k->obj.handle = rsp.handle;
-	/* outPublic, creationData, creationHash, creationTicket, name: the name comes last */
-	struct tpm2_rd rd = tpm2_rd(rsp.params, rsp.params_len);
-	tpm2_get_tpm2b(&rd, &len);
-	tpm2_get_tpm2b(&rd, &len);
-	tpm2_get_tpm2b(&rd, &len);
-	tpm2_get_u16(&rd);
-	tpm2_get_u32(&rd);
-	tpm2_get_tpm2b(&rd, &len);
-	r = take_name(&rd, &k->obj);
-	if (r == 0 && !tpm2_rd_done(&rd))
-		r = -EBADMSG;
-	if (r == 0) {
-		rd.off = 0;
-		r = take_public(&rd, k);
-	}
+	r = take_primary(&rsp, k);
 	if (r < 0)
 		tpm2_flush(t, rsp.handle);
 	return r;
@@ -433,30 +464,28 @@ static int loaded(const struct tpm2_response *rsp, struct tpm2_object *out)
 	return take_name(&rd, out) == 0 && tpm2_rd_done(&rd) ? 0 : -EBADMSG;
 }
 
-int tpm2_load(struct tpm2 *t, const struct tpm2_object *parent, const uint8_t *priv, size_t priv_len,
-	      const uint8_t *pub, size_t pub_len, struct tpm2_object *out)
+/* A command that loads an object: its handle and name, the object flushed again if the answer is malformed. */
+static int call_loaded(struct tpm2 *t, struct call c, const struct tpm2_wr *w, struct tpm2_object *out)
 {
-	uint8_t p[TPM2_MAX_BUF / 2];
-	struct tpm2_wr w = tpm2_wr(p, sizeof(p));
 	struct tpm2_response rsp;
-	tpm2_put_bytes(&w, priv, priv_len); /* both already TPM2Bs */
-	tpm2_put_bytes(&w, pub, pub_len);
-	if (w.overflow)
-		return -E2BIG;
-	int r = call(t,
-		     &(struct call){.cc = TPM2_CC_LOAD,
-				    .nhandles = 1,
-				    .handle = {parent},
-				    .nsessions = 1,
-				    .params = p,
-				    .params_len = w.len},
-		     &rsp);
+	int r = call_with(t, c, w, &rsp);
 	if (r != 0)
 		return r;
 	r = loaded(&rsp, out);
 	if (r < 0)
 		tpm2_flush(t, rsp.handle);
 	return r;
+}
+
+int tpm2_load(struct tpm2 *t, const struct tpm2_object *parent, const uint8_t *priv, size_t priv_len,
+	      const uint8_t *pub, size_t pub_len, struct tpm2_object *out)
+{
+	uint8_t p[TPM2_MAX_BUF / 2];
+	struct tpm2_wr w = tpm2_wr(p, sizeof(p));
+	tpm2_put_bytes(&w, priv, priv_len); /* both already TPM2Bs */
+	tpm2_put_bytes(&w, pub, pub_len);
+	return call_loaded(t, (struct call){.cc = TPM2_CC_LOAD, .nhandles = 1, .handle = {parent}, .nsessions = 1}, &w,
+			   out);
 }
 
 int tpm2_import(struct tpm2 *t, const struct tpm2_object *parent, const uint8_t *pub, size_t pub_len,
@@ -472,16 +501,8 @@ int tpm2_import(struct tpm2 *t, const struct tpm2_object *parent, const uint8_t 
 	tpm2_put_bytes(&w, dup, dup_len);
 	tpm2_put_bytes(&w, seed, seed_len);
 	tpm2_put_u16(&w, TPM2_ALG_NULL);
-	if (w.overflow)
-		return -E2BIG;
-	int r = call(t,
-		     &(struct call){.cc = TPM2_CC_IMPORT,
-				    .nhandles = 1,
-				    .handle = {parent},
-				    .nsessions = 1,
-				    .params = p,
-				    .params_len = w.len},
-		     &rsp);
+	int r = call_with(t, (struct call){.cc = TPM2_CC_IMPORT, .nhandles = 1, .handle = {parent}, .nsessions = 1},
+			  &w, &rsp);
 	if (r != 0)
 		return r;
 	struct tpm2_rd rd = tpm2_rd(rsp.params, rsp.params_len);
@@ -519,13 +540,11 @@ int tpm2_start_session(struct tpm2 *t, uint8_t type, const struct tpm2_key *salt
 	tpm2_put_u16(&w, 128);
 	tpm2_put_u16(&w, TPM2_ALG_CFB);
 	tpm2_put_u16(&w, TPM2_ALG_SHA256);
-	r = call(t,
-		 &(struct call){.cc = TPM2_CC_START_AUTH_SESSION,
-				.nhandles = 2,
-				.handle = {&salt_key->obj, handle_of(TPM2_RH_NULL, &null)},
-				.params = p,
-				.params_len = w.len},
-		 &rsp);
+	r = call_with(t,
+		      (struct call){.cc = TPM2_CC_START_AUTH_SESSION,
+				    .nhandles = 2,
+				    .handle = {&salt_key->obj, handle_of(TPM2_RH_NULL, &null)}},
+		      &w, &rsp);
 	if (r != 0)
 		goto out;
 	s->handle = rsp.handle;
@@ -546,15 +565,14 @@ out:
 	return r;
 }
 
-static int policy_call(struct tpm2 *t, uint32_t cc, struct tpm2_session *s, const uint8_t *p, size_t len,
+/* A policy command on session s; w holds its parameters (NULL: none). */
+static int policy_call(struct tpm2 *t, uint32_t cc, struct tpm2_session *s, const struct tpm2_wr *w,
 		       struct tpm2_response *rsp)
 {
 	struct tpm2_object o;
-	return call(
-		t,
-		&(struct call){
-			.cc = cc, .nhandles = 1, .handle = {handle_of(s->handle, &o)}, .params = p, .params_len = len},
-		rsp);
+	struct tpm2_wr none = tpm2_wr(NULL, 0);
+	return call_with(t, (struct call){.cc = cc, .nhandles = 1, .handle = {handle_of(s->handle, &o)}}, w ? w : &none,
+			 rsp);
 }
 
 static void put_selection(struct tpm2_wr *w, uint16_t bank, uint32_t mask)
@@ -574,13 +592,13 @@ int tpm2_policy_pcr(struct tpm2 *t, struct tpm2_session *s, uint16_t bank, uint3
 	struct tpm2_response rsp;
 	tpm2_put_tpm2b(&w, NULL, 0); /* pcrDigest: the TPM's current values */
 	put_selection(&w, bank, mask);
-	return policy_call(t, TPM2_CC_POLICY_PCR, s, p, w.len, &rsp);
+	return policy_call(t, TPM2_CC_POLICY_PCR, s, &w, &rsp);
 }
 
 int tpm2_policy_auth_value(struct tpm2 *t, struct tpm2_session *s)
 {
 	struct tpm2_response rsp;
-	int r = policy_call(t, TPM2_CC_POLICY_AUTH_VALUE, s, NULL, 0, &rsp);
+	int r = policy_call(t, TPM2_CC_POLICY_AUTH_VALUE, s, NULL, &rsp);
 	if (r == 0)
 		s->auth_needed = true;
 	return r;
@@ -589,7 +607,7 @@ int tpm2_policy_auth_value(struct tpm2 *t, struct tpm2_session *s)
 int tpm2_policy_restart(struct tpm2 *t, struct tpm2_session *s)
 {
 	struct tpm2_response rsp;
-	int r = policy_call(t, TPM2_CC_POLICY_RESTART, s, NULL, 0, &rsp);
+	int r = policy_call(t, TPM2_CC_POLICY_RESTART, s, NULL, &rsp);
 	if (r == 0)
 		s->auth_needed = false;
 	return r;
@@ -599,7 +617,7 @@ int tpm2_policy_get_digest(struct tpm2 *t, struct tpm2_session *s, uint8_t diges
 {
 	struct tpm2_response rsp;
 	size_t n;
-	int r = policy_call(t, TPM2_CC_POLICY_GET_DIGEST, s, NULL, 0, &rsp);
+	int r = policy_call(t, TPM2_CC_POLICY_GET_DIGEST, s, NULL, &rsp);
 	if (r != 0)
 		return r;
 	struct tpm2_rd rd = tpm2_rd(rsp.params, rsp.params_len);
@@ -610,41 +628,15 @@ int tpm2_policy_get_digest(struct tpm2 *t, struct tpm2_session *s, uint8_t diges
 	return 0;
 }
 
-size_t tpm2_rsa_public(const struct tpm2_rsa_key *k, uint32_t exponent, uint8_t *buf, size_t size)
-{
-	/* an RSA key to verify with: decrypt|sign|userWithAuth, no symmetric, no scheme (systemd's
-	 * tpm2_tpm2b_public_from_openssl_pkey) */
-	struct tpm2_wr w = tpm2_wr(buf, size);
-	tpm2_put_u16(&w, TPM2_ALG_RSA);
-	tpm2_put_u16(&w, TPM2_ALG_SHA256);
-	tpm2_put_u32(&w, 0x00060040);
-	tpm2_put_tpm2b(&w, NULL, 0);
-	tpm2_put_u16(&w, TPM2_ALG_NULL);
-	tpm2_put_u16(&w, TPM2_ALG_NULL);
-	tpm2_put_u16(&w, (uint16_t)(k->n_len * 8));
-	tpm2_put_u32(&w, exponent);
-	tpm2_put_tpm2b(&w, k->n, k->n_len);
-	return w.overflow ? 0 : w.len;
-}
-
 int tpm2_load_external(struct tpm2 *t, const uint8_t *pub, size_t pub_len, struct tpm2_object *out)
 {
 	uint8_t p[TPM2_PUBLIC_MAX + 16];
 	struct tpm2_wr w = tpm2_wr(p, sizeof(p));
-	struct tpm2_response rsp;
 	tpm2_put_tpm2b(&w, NULL, 0); /* no private part */
 	tpm2_put_tpm2b(&w, pub, pub_len);
 	/* the owner hierarchy: a key in the NULL hierarchy would give a NULL ticket, which PolicyAuthorize refuses */
 	tpm2_put_u32(&w, TPM2_RH_OWNER);
-	if (w.overflow)
-		return -E2BIG;
-	int r = call(t, &(struct call){.cc = TPM2_CC_LOAD_EXTERNAL, .params = p, .params_len = w.len}, &rsp);
-	if (r != 0)
-		return r;
-	r = loaded(&rsp, out);
-	if (r < 0)
-		tpm2_flush(t, rsp.handle);
-	return r;
+	return call_loaded(t, (struct call){.cc = TPM2_CC_LOAD_EXTERNAL}, &w, out);
 }
 
 int tpm2_verify_signature(struct tpm2 *t, const struct tpm2_object *key, const uint8_t digest[TPM2_SHA256_SIZE],
@@ -658,15 +650,7 @@ int tpm2_verify_signature(struct tpm2 *t, const struct tpm2_object *key, const u
 	tpm2_put_u16(&w, TPM2_ALG_RSASSA);
 	tpm2_put_u16(&w, TPM2_ALG_SHA256);
 	tpm2_put_tpm2b(&w, sig, sig_len);
-	if (w.overflow)
-		return -E2BIG;
-	int r = call(t,
-		     &(struct call){.cc = TPM2_CC_VERIFY_SIGNATURE,
-				    .nhandles = 1,
-				    .handle = {key},
-				    .params = p,
-				    .params_len = w.len},
-		     &rsp);
+	int r = call_with(t, (struct call){.cc = TPM2_CC_VERIFY_SIGNATURE, .nhandles = 1, .handle = {key}}, &w, &rsp);
 	if (r != 0)
 		return r;
 	/* TPMT_TK_VERIFIED: tag, hierarchy, digest; PolicyAuthorize takes it back as it is */
@@ -691,9 +675,7 @@ int tpm2_policy_authorize(struct tpm2 *t, struct tpm2_session *s, const uint8_t 
 	tpm2_put_tpm2b(&w, NULL, 0); /* policyRef: systemd signs none */
 	tpm2_put_tpm2b(&w, key_name, key_name_len);
 	tpm2_put_bytes(&w, ticket, ticket_len);
-	if (w.overflow)
-		return -E2BIG;
-	return policy_call(t, TPM2_CC_POLICY_AUTHORIZE, s, p, w.len, &rsp);
+	return policy_call(t, TPM2_CC_POLICY_AUTHORIZE, s, &w, &rsp);
 }
 
 int tpm2_unseal(struct tpm2 *t, const struct tpm2_object *item, struct tpm2_session *policy, struct tpm2_session *enc,
@@ -733,7 +715,7 @@ int tpm2_get_banks(struct tpm2 *t, struct tpm2_banks *banks)
 	tpm2_put_u32(&w, TPM2_CAP_PCRS);
 	tpm2_put_u32(&w, 0);
 	tpm2_put_u32(&w, 1);
-	int r = call(t, &(struct call){.cc = TPM2_CC_GET_CAPABILITY, .params = p, .params_len = w.len}, &rsp);
+	int r = call_with(t, (struct call){.cc = TPM2_CC_GET_CAPABILITY}, &w, &rsp);
 	if (r != 0)
 		return r;
 	struct tpm2_rd rd = tpm2_rd(rsp.params, rsp.params_len);
@@ -752,7 +734,7 @@ int tpm2_pcr_read(struct tpm2 *t, uint16_t alg, uint32_t mask, uint8_t digests[T
 		struct tpm2_response rsp;
 		uint32_t got;
 		put_selection(&w, alg, mask);
-		int r = call(t, &(struct call){.cc = TPM2_CC_PCR_READ, .params = p, .params_len = w.len}, &rsp);
+		int r = call_with(t, (struct call){.cc = TPM2_CC_PCR_READ}, &w, &rsp);
 		if (r != 0)
 			return r;
 		r = tpm2_parse_pcr_read(rsp.params, rsp.params_len, alg, digests, &got);
@@ -779,12 +761,7 @@ int tpm2_pcr_extend(struct tpm2 *t, unsigned pcr, const uint16_t *algs, const ui
 	}
 	if (w.overflow || pcr >= TPM2_PCRS)
 		return -EINVAL;
-	return call(t,
-		    &(struct call){.cc = TPM2_CC_PCR_EXTEND,
-				   .nhandles = 1,
-				   .handle = {handle_of(pcr, &o)},
-				   .nsessions = 1,
-				   .params = p,
-				   .params_len = w.len},
-		    &rsp);
+	return call_with(
+		t, (struct call){.cc = TPM2_CC_PCR_EXTEND, .nhandles = 1, .handle = {handle_of(pcr, &o)}, .nsessions = 1},
+		&w, &rsp);
 }

@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <strings.h>
 
-#include "tpm2.h"
+#include "macro.h"
+#include "wire.h"
 
 void tpm2_put_bytes(struct tpm2_wr *w, const void *p, size_t n)
 {
@@ -282,9 +283,15 @@ static const struct {
 	{TPM2_ALG_SHA512, "sha512", 64},
 };
 
+bool tpm2_pcr_extended(const uint8_t *digest, size_t size)
+{
+	static const uint8_t zero[TPM2_DIGEST_MAX], ones[TPM2_DIGEST_MAX] = {[0 ... TPM2_DIGEST_MAX - 1] = 0xff};
+	return memcmp(digest, zero, size) != 0 && memcmp(digest, ones, size) != 0;
+}
+
 size_t tpm2_hash_size(uint16_t alg)
 {
-	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
+	for (size_t i = 0; i < ELEMENTSOF(hashes); i++)
 		if (hashes[i].alg == alg)
 			return hashes[i].size;
 	return 0;
@@ -292,7 +299,7 @@ size_t tpm2_hash_size(uint16_t alg)
 
 const char *tpm2_hash_name(uint16_t alg)
 {
-	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
+	for (size_t i = 0; i < ELEMENTSOF(hashes); i++)
 		if (hashes[i].alg == alg)
 			return hashes[i].name;
 	return "unknown";
@@ -300,7 +307,7 @@ const char *tpm2_hash_name(uint16_t alg)
 
 uint16_t tpm2_hash_from_name(const char *name)
 {
-	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
+	for (size_t i = 0; i < ELEMENTSOF(hashes); i++)
 		if (strcasecmp(hashes[i].name, name) == 0)
 			return hashes[i].alg;
 	return 0;
@@ -339,7 +346,7 @@ const char *tpm2_rc_text(uint32_t rc, char *buf, size_t size)
 {
 	uint32_t base = tpm2_rc_base(rc);
 	const char *name = "unknown";
-	for (size_t i = 0; i < sizeof(rc_names) / sizeof(rc_names[0]); i++)
+	for (size_t i = 0; i < ELEMENTSOF(rc_names); i++)
 		if (rc_names[i].rc == base)
 			name = rc_names[i].name;
 	if (rc & TPM2_RC_FMT1 && rc & 0x40)

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The TPM2 protocol's cryptography on nettle: KDFa and KDFe, ECDH salting, object names, PIN authValues,
+ * parameter encryption. */
+#pragma once
+
+#include "wire.h"
+
+int tpm2_random(void *buf, size_t n);
+void tpm2_kdfa(const uint8_t *key, size_t key_len, const char *label, const uint8_t *u, size_t u_len, const uint8_t *v,
+	       size_t v_len, uint8_t *out, size_t bytes);
+void tpm2_kdfe(const uint8_t *z, size_t z_len, const char *label, const uint8_t *u, size_t u_len, const uint8_t *v,
+	       size_t v_len, uint8_t *out, size_t bytes);
+/* Ephemeral ECDH against a P-256 key: salt (32 bytes) and the TPMS_ECC_POINT to send (68 bytes). */
+#define TPM2_ECC_POINT_SIZE 68
+int tpm2_ecdh_salt(const uint8_t *x, size_t x_len, const uint8_t *y, size_t y_len, uint8_t salt[32],
+		   uint8_t point[TPM2_ECC_POINT_SIZE]);
+/* name = nameAlg ‖ H(TPMT_PUBLIC); only SHA-256 names. Returns the length or -EOPNOTSUPP. */
+int tpm2_name(const uint8_t *pub, size_t pub_len, uint8_t name[TPM2_NAME_MAX]);
+void tpm2_hash(uint16_t alg, const void *p, size_t n, uint8_t *out);
+size_t tpm2_trim(const uint8_t *auth, size_t len); /* length without trailing zero bytes */
+/* The PIN's authValue: trim0(SHA256(PIN)), or with systemd ≥ 253's salt
+ * trim0(SHA256(base64(PBKDF2-HMAC-SHA256(PIN, salt, 10000)))). Returns the trimmed length. */
+size_t tpm2_pin_auth(const char *pin, size_t pin_len, const uint8_t *salt, size_t salt_len, uint8_t auth[32]);
+void tpm2_cfb(const uint8_t key[16], const uint8_t iv[16], uint8_t *data, size_t n, bool encrypt);
+/* Standard base64 (+/ and padding) of src into dst (size ≥ 4*ceil(n/3)+1), NUL-terminated. */
+size_t tpm2_base64(char *dst, const uint8_t *src, size_t n);
