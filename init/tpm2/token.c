@@ -44,7 +44,7 @@ static struct json_object *json_parse(const char *s, size_t len)
 	return o;
 }
 
-/* Fields were spelled with hyphens before systemd 250 and with underscores after; take either. */
+/* Older fields are spelled with hyphens (tpm2-blob), newer ones with underscores (tpm2_srk); take either. */
 static struct json_object *field(struct json_object *o, const char *name)
 {
 	struct json_object *v;

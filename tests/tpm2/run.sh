@@ -188,7 +188,7 @@ seal_token() {
 }
 
 ENOKEY=-126 EOPNOTSUPP=-95
-# SeaBIOS's separator event in PCR 7 (DESIGN.md §5): makes PCR 7 "good", as on a real boot
+# SeaBIOS's separator event in PCR 7 (docs/tpm2.md, "PCR 7 on the test machines"): makes PCR 7 "good", as on a real boot
 pcr7_separator=ad95131bc0b799c0b1af477fb14fcf26a6a9f76079e48bf090acb7e8367bfd0e
 
 start_swtpm
