@@ -330,10 +330,7 @@ size_t tpm2_primary_template(uint16_t alg, uint8_t *buf, size_t size)
 	/* systemd's legacy primary (252 tpm2_make_primary, 257 tpm2_get_legacy_template): restricted|decrypt|
 	 * fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth, AES-128-CFB, empty unique, no noDA */
 	struct tpm2_wr w = tpm2_wr(buf, size);
-	tpm2_put_u16(&w, alg);
-	tpm2_put_u16(&w, TPM2_ALG_SHA256);
-	tpm2_put_u32(&w, 0x00030072);
-	tpm2_put_tpm2b(&w, NULL, 0);
+	tpm2_put_public_head(&w, alg, 0x00030072);
 	tpm2_put_u16(&w, TPM2_ALG_AES);
 	tpm2_put_u16(&w, 128);
 	tpm2_put_u16(&w, TPM2_ALG_CFB);
@@ -355,12 +352,8 @@ size_t tpm2_primary_template(uint16_t alg, uint8_t *buf, size_t size)
 static int take_public(struct tpm2_rd *r, struct tpm2_key *k)
 {
 	uint8_t name[TPM2_NAME_MAX];
-	size_t n;
-	const uint8_t *pub = tpm2_get_tpm2b(r, &n);
-	if (!pub || n > sizeof(k->pub))
+	if (tpm2_copy_tpm2b(r, k->pub, sizeof(k->pub), &k->pub_len) < 0)
 		return -EBADMSG;
-	memcpy(k->pub, pub, n);
-	k->pub_len = n;
 	int len = tpm2_name(k->pub, k->pub_len, name);
 	if (len < 0)
 		return len;
@@ -371,18 +364,50 @@ static int take_public(struct tpm2_rd *r, struct tpm2_key *k)
 
 static int take_name(struct tpm2_rd *r, struct tpm2_object *o)
 {
-	size_t n;
-	const uint8_t *name = tpm2_get_tpm2b(r, &n);
-	if (!name || n > sizeof(o->name))
-		return -EBADMSG;
-	memcpy(o->name, name, n);
-	o->name_len = n;
-	return 0;
+	return tpm2_copy_tpm2b(r, o->name, sizeof(o->name), &o->name_len);
+}
+
+/* handle and name out of a Load or LoadExternal response */
+static int loaded(const struct tpm2_response *rsp, void *object)
+{
+	struct tpm2_object *out = object;
+	struct tpm2_rd rd = tpm2_rd(rsp->params, rsp->params_len);
+	memset(out, 0, sizeof(*out));
+	out->handle = rsp->handle;
+	return take_name(&rd, out) == 0 && tpm2_rd_done(&rd) ? 0 : -EBADMSG;
+}
+
+/* A command that makes an object: take() reads it from the answer, and a malformed answer flushes it again. */
+static int call_object(struct tpm2 *t, struct call c, const struct tpm2_wr *w,
+		       int (*take)(const struct tpm2_response *rsp, void *out), void *out)
+{
+	struct tpm2_response rsp;
+	int r = call_with(t, c, w, &rsp);
+	if (r != 0)
+		return r;
+	r = take(&rsp, out);
+	if (r < 0)
+		tpm2_flush(t, rsp.handle);
+	return r;
+}
+
+/* After a response's last field: the name was taken (r), nothing is left over, then the public area,
+ * which comes first in both CreatePrimary's and ReadPublic's answers. */
+static int take_key_end(struct tpm2_rd *rd, int r, struct tpm2_key *k)
+{
+	if (r == 0 && !tpm2_rd_done(rd))
+		r = -EBADMSG;
+	if (r == 0) {
+		rd->off = 0;
+		r = take_public(rd, k);
+	}
+	return r;
 }
 
 /* outPublic, creationData, creationHash, creationTicket, name: the name comes last */
-static int take_primary(const struct tpm2_response *rsp, struct tpm2_key *k)
+static int take_primary(const struct tpm2_response *rsp, void *key)
 {
+	struct tpm2_key *k = key;
 	struct tpm2_rd rd = tpm2_rd(rsp->params, rsp->params_len);
 	size_t len;
 	memset(k, 0, sizeof(*k));
@@ -393,14 +418,7 @@ static int take_primary(const struct tpm2_response *rsp, struct tpm2_key *k)
 	tpm2_get_u16(&rd);
 	tpm2_get_u32(&rd);
 	tpm2_get_tpm2b(&rd, &len);
-	int r = take_name(&rd, &k->obj);
-	if (r == 0 && !tpm2_rd_done(&rd))
-		r = -EBADMSG;
-	if (r == 0) {
-		rd.off = 0;
-		r = take_public(&rd, k);
-	}
-	return r;
+	return take_key_end(&rd, take_name(&rd, &k->obj), k);
 }
 
 int tpm2_create_primary(struct tpm2 *t, uint16_t alg, struct tpm2_key *k)
@@ -408,7 +426,6 @@ int tpm2_create_primary(struct tpm2 *t, uint16_t alg, struct tpm2_key *k)
 	uint8_t p[128], tmpl[64];
 	struct tpm2_wr w = tpm2_wr(p, sizeof(p));
 	struct tpm2_object owner;
-	struct tpm2_response rsp;
 	size_t n = tpm2_primary_template(alg, tmpl, sizeof(tmpl));
 
 	tpm2_put_u16(&w, 4); /* TPM2B_SENSITIVE_CREATE: empty userAuth and data */
@@ -417,18 +434,12 @@ int tpm2_create_primary(struct tpm2 *t, uint16_t alg, struct tpm2_key *k)
 	tpm2_put_tpm2b(&w, tmpl, n);
 	tpm2_put_tpm2b(&w, NULL, 0); /* outsideInfo */
 	tpm2_put_u32(&w, 0);	     /* creationPCR */
-	int r = call_with(t,
-			  (struct call){.cc = TPM2_CC_CREATE_PRIMARY,
-					.nhandles = 1,
-					.handle = {handle_of(TPM2_RH_OWNER, &owner)},
-					.nsessions = 1},
-			  &w, &rsp);
-	if (r != 0)
-		return r;
-	r = take_primary(&rsp, k);
-	if (r < 0)
-		tpm2_flush(t, rsp.handle);
-	return r;
+	return call_object(t,
+			   (struct call){.cc = TPM2_CC_CREATE_PRIMARY,
+					 .nhandles = 1,
+					 .handle = {handle_of(TPM2_RH_OWNER, &owner)},
+					 .nsessions = 1},
+			   &w, take_primary, k);
 }
 
 int tpm2_read_public(struct tpm2 *t, uint32_t handle, struct tpm2_key *k)
@@ -446,35 +457,7 @@ int tpm2_read_public(struct tpm2 *t, uint32_t handle, struct tpm2_key *k)
 	tpm2_get_tpm2b(&rd, &len);
 	r = take_name(&rd, &k->obj);
 	tpm2_get_tpm2b(&rd, &len); /* qualifiedName */
-	if (r == 0 && !tpm2_rd_done(&rd))
-		r = -EBADMSG;
-	if (r == 0) {
-		rd.off = 0;
-		r = take_public(&rd, k);
-	}
-	return r;
-}
-
-/* handle and name out of a Load or LoadExternal response */
-static int loaded(const struct tpm2_response *rsp, struct tpm2_object *out)
-{
-	struct tpm2_rd rd = tpm2_rd(rsp->params, rsp->params_len);
-	memset(out, 0, sizeof(*out));
-	out->handle = rsp->handle;
-	return take_name(&rd, out) == 0 && tpm2_rd_done(&rd) ? 0 : -EBADMSG;
-}
-
-/* A command that loads an object: its handle and name, the object flushed again if the answer is malformed. */
-static int call_loaded(struct tpm2 *t, struct call c, const struct tpm2_wr *w, struct tpm2_object *out)
-{
-	struct tpm2_response rsp;
-	int r = call_with(t, c, w, &rsp);
-	if (r != 0)
-		return r;
-	r = loaded(&rsp, out);
-	if (r < 0)
-		tpm2_flush(t, rsp.handle);
-	return r;
+	return take_key_end(&rd, r, k);
 }
 
 int tpm2_load(struct tpm2 *t, const struct tpm2_object *parent, const uint8_t *priv, size_t priv_len,
@@ -484,8 +467,8 @@ int tpm2_load(struct tpm2 *t, const struct tpm2_object *parent, const uint8_t *p
 	struct tpm2_wr w = tpm2_wr(p, sizeof(p));
 	tpm2_put_bytes(&w, priv, priv_len); /* both already TPM2Bs */
 	tpm2_put_bytes(&w, pub, pub_len);
-	return call_loaded(t, (struct call){.cc = TPM2_CC_LOAD, .nhandles = 1, .handle = {parent}, .nsessions = 1}, &w,
-			   out);
+	return call_object(t, (struct call){.cc = TPM2_CC_LOAD, .nhandles = 1, .handle = {parent}, .nsessions = 1}, &w,
+			   loaded, out);
 }
 
 int tpm2_import(struct tpm2 *t, const struct tpm2_object *parent, const uint8_t *pub, size_t pub_len,
@@ -595,22 +578,24 @@ int tpm2_policy_pcr(struct tpm2 *t, struct tpm2_session *s, uint16_t bank, uint3
 	return policy_call(t, TPM2_CC_POLICY_PCR, s, &w, &rsp);
 }
 
-int tpm2_policy_auth_value(struct tpm2 *t, struct tpm2_session *s)
+/* A policy command without parameters after which the object's authValue counts in the HMAC, or not. */
+static int policy_auth(struct tpm2 *t, struct tpm2_session *s, uint32_t cc, bool auth_needed)
 {
 	struct tpm2_response rsp;
-	int r = policy_call(t, TPM2_CC_POLICY_AUTH_VALUE, s, NULL, &rsp);
+	int r = policy_call(t, cc, s, NULL, &rsp);
 	if (r == 0)
-		s->auth_needed = true;
+		s->auth_needed = auth_needed;
 	return r;
+}
+
+int tpm2_policy_auth_value(struct tpm2 *t, struct tpm2_session *s)
+{
+	return policy_auth(t, s, TPM2_CC_POLICY_AUTH_VALUE, true);
 }
 
 int tpm2_policy_restart(struct tpm2 *t, struct tpm2_session *s)
 {
-	struct tpm2_response rsp;
-	int r = policy_call(t, TPM2_CC_POLICY_RESTART, s, NULL, &rsp);
-	if (r == 0)
-		s->auth_needed = false;
-	return r;
+	return policy_auth(t, s, TPM2_CC_POLICY_RESTART, false);
 }
 
 int tpm2_policy_get_digest(struct tpm2 *t, struct tpm2_session *s, uint8_t digest[TPM2_SHA256_SIZE])
@@ -636,7 +621,7 @@ int tpm2_load_external(struct tpm2 *t, const uint8_t *pub, size_t pub_len, struc
 	tpm2_put_tpm2b(&w, pub, pub_len);
 	/* the owner hierarchy: a key in the NULL hierarchy would give a NULL ticket, which PolicyAuthorize refuses */
 	tpm2_put_u32(&w, TPM2_RH_OWNER);
-	return call_loaded(t, (struct call){.cc = TPM2_CC_LOAD_EXTERNAL}, &w, out);
+	return call_object(t, (struct call){.cc = TPM2_CC_LOAD_EXTERNAL}, &w, loaded, out);
 }
 
 int tpm2_verify_signature(struct tpm2 *t, const struct tpm2_object *key, const uint8_t digest[TPM2_SHA256_SIZE],

@@ -209,9 +209,7 @@ static int parse_type(struct json_object *v, struct tpm2_token *t, const char **
 
 static int parse_keyslots(struct json_object *v, struct tpm2_token *t, const char **why)
 {
-	if (!v || keyslot(v, &t->keyslot) < 0)
-		return fail(-EINVAL, why, "\"keyslots\" does not name a keyslot");
-	return 0;
+	return v && keyslot(v, &t->keyslot) == 0 ? 0 : fail(-EINVAL, why, "\"keyslots\" does not name a keyslot");
 }
 
 static int parse_blob(struct json_object *v, struct tpm2_token *t, const char **why)
@@ -252,9 +250,9 @@ static int parse_policy_hash(struct json_object *v, struct tpm2_token *t, const 
 
 static int parse_pcrs(struct json_object *v, struct tpm2_token *t, const char **why)
 {
-	if (!v || pcr_mask(v, &t->pcr_mask) < 0)
-		return fail(-EINVAL, why, "\"tpm2-pcrs\" is missing or not a list of PCR numbers 0-23");
-	return 0;
+	return v && pcr_mask(v, &t->pcr_mask) == 0
+		       ? 0
+		       : fail(-EINVAL, why, "\"tpm2-pcrs\" is missing or not a list of PCR numbers 0-23");
 }
 
 static int parse_pcr_bank(struct json_object *v, struct tpm2_token *t, const char **why)
@@ -299,9 +297,9 @@ static int parse_pcrlock(struct json_object *v, struct tpm2_token *t, const char
 
 static int parse_pubkey_pcrs(struct json_object *v, struct tpm2_token *t, const char **why)
 {
-	if (v && pcr_mask(v, &t->pubkey_pcr_mask) < 0)
-		return fail(-EINVAL, why, "\"tpm2_pubkey_pcrs\" is not a list of PCR numbers 0-23");
-	return 0;
+	return !v || pcr_mask(v, &t->pubkey_pcr_mask) == 0
+		       ? 0
+		       : fail(-EINVAL, why, "\"tpm2_pubkey_pcrs\" is not a list of PCR numbers 0-23");
 }
 
 static int parse_pubkey(struct json_object *v, struct tpm2_token *t, const char **why)

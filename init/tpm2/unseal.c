@@ -203,10 +203,7 @@ size_t tpm2_rsa_public(const struct tpm2_rsa_key *k, uint32_t exponent, uint8_t 
 	/* an RSA key to verify with: decrypt|sign|userWithAuth, no symmetric, no scheme (systemd's
 	 * tpm2_tpm2b_public_from_openssl_pkey) */
 	struct tpm2_wr w = tpm2_wr(buf, size);
-	tpm2_put_u16(&w, TPM2_ALG_RSA);
-	tpm2_put_u16(&w, TPM2_ALG_SHA256);
-	tpm2_put_u32(&w, 0x00060040);
-	tpm2_put_tpm2b(&w, NULL, 0);
+	tpm2_put_public_head(&w, TPM2_ALG_RSA, 0x00060040);
 	tpm2_put_u16(&w, TPM2_ALG_NULL);
 	tpm2_put_u16(&w, TPM2_ALG_NULL);
 	tpm2_put_u16(&w, (uint16_t)(k->n_len * 8));

@@ -44,6 +44,14 @@ void tpm2_put_tpm2b(struct tpm2_wr *w, const void *p, size_t n)
 	tpm2_put_bytes(w, p, n);
 }
 
+void tpm2_put_public_head(struct tpm2_wr *w, uint16_t type, uint32_t attrs)
+{
+	tpm2_put_u16(w, type);
+	tpm2_put_u16(w, TPM2_ALG_SHA256);
+	tpm2_put_u32(w, attrs);
+	tpm2_put_tpm2b(w, NULL, 0);
+}
+
 const uint8_t *tpm2_get_bytes(struct tpm2_rd *r, size_t n)
 {
 	if (r->err || n > r->len - r->off) {
@@ -80,6 +88,17 @@ const uint8_t *tpm2_get_tpm2b(struct tpm2_rd *r, size_t *n)
 	if (!p)
 		*n = 0;
 	return p;
+}
+
+int tpm2_copy_tpm2b(struct tpm2_rd *r, uint8_t *dst, size_t cap, size_t *n)
+{
+	size_t len;
+	const uint8_t *p = tpm2_get_tpm2b(r, &len);
+	if (!p || len > cap)
+		return -EBADMSG;
+	memcpy(dst, p, len);
+	*n = len;
+	return 0;
 }
 
 int tpm2_parse_response(uint8_t *buf, size_t len, unsigned nhandles, unsigned nsessions, struct tpm2_response *r)

@@ -103,6 +103,8 @@ void tpm2_put_u16(struct tpm2_wr *w, uint16_t v);
 void tpm2_put_u32(struct tpm2_wr *w, uint32_t v);
 void tpm2_put_bytes(struct tpm2_wr *w, const void *p, size_t n);
 void tpm2_put_tpm2b(struct tpm2_wr *w, const void *p, size_t n);
+/* The start of a TPMT_PUBLIC: type, nameAlg SHA-256, objectAttributes, an empty authPolicy. */
+void tpm2_put_public_head(struct tpm2_wr *w, uint16_t type, uint32_t attrs);
 
 /* v big-endian into b, which it returns */
 static inline uint8_t *tpm2_be32(uint8_t b[4], uint32_t v)
@@ -126,6 +128,8 @@ uint32_t tpm2_get_u32(struct tpm2_rd *r);
 const uint8_t *tpm2_get_bytes(struct tpm2_rd *r, size_t n);
 /* a TPM2B: returns its data (NULL on error) and sets *n */
 const uint8_t *tpm2_get_tpm2b(struct tpm2_rd *r, size_t *n);
+/* a TPM2B's data copied into dst, at most cap bytes: 0, or -EBADMSG */
+int tpm2_copy_tpm2b(struct tpm2_rd *r, uint8_t *dst, size_t cap, size_t *n);
 static inline bool tpm2_rd_done(const struct tpm2_rd *r)
 {
 	return !r->err && r->off == r->len;
