@@ -30,7 +30,7 @@ struct config {
 	char usrflags[SPEC_MAX];
 	bool gpt_auto;
 	enum emergency_action emergency;
-	int quiet; /* a flag: 0 or 1 */
+	int quiet;    /* a flag: 0 or 1 */
 	int loglevel; /* kmsg lines above this level are not written */
 	unsigned timeout_sec;
 	bool luks;		     /* rd.luks=0 leaves LUKS volumes locked */

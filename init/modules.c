@@ -87,8 +87,8 @@ void modules_uevent(void *userdata, const char *msg, size_t len)
 }
 
 /* Calls fn for every device of bus that has a modalias. */
-static void each_device(const char *bus, void (*fn)(void *userdata, const char *bus, const char *dev, const char *alias),
-			void *userdata)
+static void each_device(const char *bus,
+			void (*fn)(void *userdata, const char *bus, const char *dev, const char *alias), void *userdata)
 {
 	char path[600], alias[512];
 	snprintf(path, sizeof(path), "/sys/bus/%.64s/devices", bus);
@@ -148,7 +148,8 @@ static void report_unclaimed(void *userdata, const char *bus, const char *dev, c
 		return;
 	if (u->n++ == 0)
 		console_printf(u->c, "earlyroot: devices no driver claimed (%s):\n",
-			       u->c->kmod ? "no module of this initramfs matches" : "this initramfs carries no modules");
+			       u->c->kmod ? "no module of this initramfs matches"
+					  : "this initramfs carries no modules");
 	console_printf(u->c, "  %s device %s, modalias %s\n", bus, dev, alias);
 }
 

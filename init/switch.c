@@ -64,10 +64,11 @@ static bool init_present(struct ctx *c)
 	for (size_t i = 0; !c->cfg.init[0] && i < ELEMENTSOF(inits); i++)
 		if (executable_in_sysroot(inits[i]))
 			return true;
-	emergency_report(c,
-			 c->cfg.init[0] ? "the init= program is not an executable file on the root file system"
-					: "no /sbin/init, /etc/init or /bin/init on the root file system",
-			 "install an init on the root file system, or name it with init=; is this the right partition?");
+	emergency_report(
+		c,
+		c->cfg.init[0] ? "the init= program is not an executable file on the root file system"
+			       : "no /sbin/init, /etc/init or /bin/init on the root file system",
+		"install an init on the root file system, or name it with init=; is this the right partition?");
 	return false;
 }
 

@@ -484,8 +484,8 @@ int tpm2_import(struct tpm2 *t, const struct tpm2_object *parent, const uint8_t 
 	tpm2_put_bytes(&w, dup, dup_len);
 	tpm2_put_bytes(&w, seed, seed_len);
 	tpm2_put_u16(&w, TPM2_ALG_NULL);
-	int r = call_with(t, (struct call){.cc = TPM2_CC_IMPORT, .nhandles = 1, .handle = {parent}, .nsessions = 1},
-			  &w, &rsp);
+	int r = call_with(t, (struct call){.cc = TPM2_CC_IMPORT, .nhandles = 1, .handle = {parent}, .nsessions = 1}, &w,
+			  &rsp);
 	if (r != 0)
 		return r;
 	struct tpm2_rd rd = tpm2_rd(rsp.params, rsp.params_len);
@@ -747,6 +747,7 @@ int tpm2_pcr_extend(struct tpm2 *t, unsigned pcr, const uint16_t *algs, const ui
 	if (w.overflow || pcr >= TPM2_PCRS)
 		return -EINVAL;
 	return call_with(
-		t, (struct call){.cc = TPM2_CC_PCR_EXTEND, .nhandles = 1, .handle = {handle_of(pcr, &o)}, .nsessions = 1},
+		t,
+		(struct call){.cc = TPM2_CC_PCR_EXTEND, .nhandles = 1, .handle = {handle_of(pcr, &o)}, .nsessions = 1},
 		&w, &rsp);
 }

@@ -154,7 +154,7 @@ static int shards(struct json_object *v, struct json_object **out, unsigned *n)
 static int keyslot(struct json_object *v, int *slot)
 {
 	struct json_object *e;
-	if ( !json_object_is_type(v, json_type_array) || json_object_array_length(v) < 1)
+	if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) < 1)
 		return -EINVAL;
 	e = json_object_array_get_idx(v, 0);
 	long n;

@@ -10,7 +10,7 @@
 #define TPM2_PEM_MAX	 8192
 #define TPM2_SALT_MAX	 64
 #define TPM2_SRK_MAX	 1024
-#define TPM2_KEYSLOT_MAX 32  /* LUKS2 keyslots */
+#define TPM2_KEYSLOT_MAX 32 /* LUKS2 keyslots */
 
 struct tpm2_token {
 	int keyslot;

@@ -214,8 +214,8 @@ size_t tpm2_rsa_public(const struct tpm2_rsa_key *k, uint32_t exponent, uint8_t 
 
 /* PolicyAuthorize with the token's key and the UKI's signature for the current PCR values. */
 static int authorize(struct tpm2 *t, struct tpm2_session *policy, const struct tpm2_token *tok, uint16_t bank,
-		     const struct tpm2_rsa_key *key, uint32_t exponent, const struct tpm2_signature *signature, char *why,
-		     size_t size)
+		     const struct tpm2_rsa_key *key, uint32_t exponent, const struct tpm2_signature *signature,
+		     char *why, size_t size)
 {
 	uint8_t pub[TPM2_PUBLIC_MAX], approved[TPM2_SHA256_SIZE], digest[TPM2_SHA256_SIZE], sig[TPM2_RSA_MAX],
 		ticket[128];
@@ -241,8 +241,8 @@ static int authorize(struct tpm2 *t, struct tpm2_session *policy, const struct t
 		tpm_error(t, r, why, size);
 		goto out;
 	}
-	int n = tpm2_signature_find(signature->json, signature->len, bank, tok->pubkey_pcr_mask, key->fingerprint, approved, sig,
-				    sizeof(sig));
+	int n = tpm2_signature_find(signature->json, signature->len, bank, tok->pubkey_pcr_mask, key->fingerprint,
+				    approved, sig, sizeof(sig));
 	if (n == -ENOENT) {
 		r = fail(-EPERM, why, size,
 			 "%s has no signature by this token's key for the current values of PCRs %s (%s): the UKI "

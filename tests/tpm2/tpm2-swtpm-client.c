@@ -18,19 +18,6 @@
 #include "earlyroot.h"
 #include "tpm2/unseal.h"
 
-/* unlock.c's neighbours that this program does not link */
-int modules_load(struct ctx *c, const char *alias)
-{
-	(void)c, (void)alias;
-	return 0;
-}
-
-int probe_fs(const char *node, struct fsinfo *fi)
-{
-	(void)node, (void)fi;
-	return -ENOTSUP;
-}
-
 static int connect_swtpm(const char *port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
