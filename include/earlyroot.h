@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -71,6 +72,36 @@ struct dps_result {
 	const char *error; /* set when no root was chosen */
 };
 
+enum volume_id { VOLUME_ROOT, VOLUME_USR, VOLUME_MAX };
+enum unlock_method { UNLOCK_NONE, UNLOCK_TPM2, UNLOCK_PASSPHRASE };
+
+/* Root or /usr, from discovery (what was asked, what was found) through unlock and the policy check to mount. */
+struct volume {
+	const char *name;	/* "root", "usr": also the image policy's designator */
+	const char *mountpoint; /* "/sysroot", "/sysroot/usr" */
+	const char *fstype;	/* rootfstype=, mount.usrfstype=: "" = probe */
+	const char *options;	/* rootflags=, mount.usrflags= */
+	char spec[SPEC_MAX];	/* root=, mount.usr= (a /dev/mapper/NAME root as its LUKS UUID=); "" = DPS */
+	char device[SPEC_MAX];	/* the partition or disk found; "" = none */
+	bool gpt;		/* device is a GPT partition, with these: */
+	char partuuid[GUID_LEN + 1];
+	uint64_t gpt_flags;
+	char probed[32];       /* the file system type libblkid found on device ("crypto_LUKS", "ext4", …) */
+	char luks_name[64];    /* the device-mapper name when it is LUKS */
+	char mapped[SPEC_MAX]; /* /dev/mapper/NAME once unlocked */
+	enum unlock_method unlocked;
+	bool read_only; /* mount read-only: "ro", no "rw", or the partition's flag */
+};
+/* what to mount: the unlocked mapping, else the device */
+static inline const char *volume_node(const struct volume *v)
+{
+	return v->mapped[0] ? v->mapped : v->device;
+}
+static inline bool volume_encrypted(const struct volume *v)
+{
+	return strcmp(v->probed, "crypto_LUKS") == 0;
+}
+
 struct kmod_ctx;
 
 struct ctx {
@@ -84,13 +115,7 @@ struct ctx {
 	char boot_partuuid[GUID_LEN + 1]; /* from LoaderDevicePartUUID, lower case; "" when absent */
 	struct disk *disks;
 	int ndisks;
-	char root_spec[SPEC_MAX]; /* root= with /dev/mapper/NAME turned into its LUKS volume's UUID= */
-	char luks_root_name[64];  /* the device-mapper name of an encrypted root */
-	char root_dev[SPEC_MAX];
-	char usr_dev[SPEC_MAX];
-	bool tpm2_unsealed;		/* a TPM2 token unlocked a volume: leave-initrd must be measured */
-	bool root_ro, usr_ro;		/* mount read-only: "ro", no "rw", or the partition's flag */
-	bool root_flag_ro, usr_flag_ro; /* the GPT read-only flag: the device itself stays read-only */
+	struct volume vol[VOLUME_MAX];
 };
 
 /* log.c */

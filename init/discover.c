@@ -174,22 +174,51 @@ static bool resolve_spec(struct ctx *c, const char *spec_in, char *node, size_t 
 }
 
 /* root=/dev/mapper/NAME: the LUKS volume rd.luks.name=UUID=NAME (or NAME=luks-UUID) names. */
-static void luks_root_spec(struct ctx *c)
+static void root_spec(const struct config *cfg, struct volume *v)
 {
-	const char *name = c->cfg.root + strlen("/dev/mapper/");
-	const char *eq = strchr(c->cfg.luks_name, '=');
-	snprintf(c->luks_root_name, sizeof(c->luks_root_name), "root");
-	snprintf(c->root_spec, sizeof(c->root_spec), "%s", c->cfg.root);
-	if (strncmp(c->cfg.root, "/dev/mapper/", strlen("/dev/mapper/")) != 0)
+	const char *name = cfg->root + strlen("/dev/mapper/");
+	const char *eq = strchr(cfg->luks_name, '=');
+	snprintf(v->spec, sizeof(v->spec), "%s", strcmp(cfg->root, "gpt-auto") == 0 ? "" : cfg->root);
+	if (strncmp(cfg->root, "/dev/mapper/", strlen("/dev/mapper/")) != 0)
 		return;
 	if (eq && strcmp(eq + 1, name) == 0)
-		snprintf(c->root_spec, sizeof(c->root_spec), "UUID=%.*s", (int)(eq - c->cfg.luks_name),
-			 c->cfg.luks_name);
+		snprintf(v->spec, sizeof(v->spec), "UUID=%.*s", (int)(eq - cfg->luks_name), cfg->luks_name);
 	else if (strncmp(name, "luks-", 5) == 0)
-		snprintf(c->root_spec, sizeof(c->root_spec), "UUID=%s", name + 5);
+		snprintf(v->spec, sizeof(v->spec), "UUID=%s", name + 5);
 	else
 		return;
-	snprintf(c->luks_root_name, sizeof(c->luks_root_name), "%.63s", name);
+	snprintf(v->luks_name, sizeof(v->luks_name), "%.63s", name);
+}
+
+static void volumes_init(struct ctx *c)
+{
+	struct volume *root = &c->vol[VOLUME_ROOT], *usr = &c->vol[VOLUME_USR];
+	*root = (struct volume){.name = "root",
+				.mountpoint = "/sysroot",
+				.fstype = c->cfg.rootfstype,
+				.options = c->cfg.rootflags,
+				.luks_name = "root"};
+	*usr = (struct volume){.name = "usr",
+			       .mountpoint = "/sysroot/usr",
+			       .fstype = c->cfg.usrfstype,
+			       .options = c->cfg.usrflags,
+			       .luks_name = "usr"};
+	root_spec(&c->cfg, root);
+	snprintf(usr->spec, sizeof(usr->spec), "%s", c->cfg.usr);
+}
+
+/* What discovery learns of a volume's device: its GPT entry (p, if any), its file system type, read-only. */
+static void volume_found(struct ctx *c, struct volume *v, const char *node, const struct part *p)
+{
+	struct fsinfo fi;
+	snprintf(v->device, sizeof(v->device), "%s", node);
+	v->gpt = p != NULL;
+	snprintf(v->partuuid, sizeof(v->partuuid), "%s", p ? p->uuid : "");
+	v->gpt_flags = p ? p->flags : 0;
+	snprintf(v->probed, sizeof(v->probed), "%s", probe_fs(node, &fi) == 0 ? fi.type : "");
+	v->read_only = c->cfg.ro != RW_FORCE || (v->gpt_flags & GPT_FLAG_READ_ONLY);
+	if (c->cfg.ro == RW_FORCE && (v->gpt_flags & GPT_FLAG_READ_ONLY))
+		log_info(c, "%s is flagged read-only (GPT attribute 60): mounting it read-only despite rw", node);
 }
 
 enum { PENDING, FOUND, FAILED };
@@ -197,7 +226,9 @@ enum { PENDING, FOUND, FAILED };
 /* One look at the devices present now. */
 static int try_resolve(struct ctx *c, bool dps, const char **why)
 {
+	struct volume *root = &c->vol[VOLUME_ROOT], *usr = &c->vol[VOLUME_USR];
 	const struct part *rp = NULL, *up = NULL;
+	char rnode[SPEC_MAX], unode[SPEC_MAX] = "";
 	scan_disks(c);
 	if (dps) {
 		struct dps_result res = dps_select(c->disks, c->ndisks, c->boot_partuuid);
@@ -205,33 +236,29 @@ static int try_resolve(struct ctx *c, bool dps, const char **why)
 		if (!res.root)
 			return res.error && strstr(res.error, "several disks") ? FAILED : PENDING;
 		rp = res.root;
-		up = res.usr;
-		snprintf(c->root_dev, sizeof(c->root_dev), "%s", rp->node);
-		if (up && !c->cfg.usr[0])
-			snprintf(c->usr_dev, sizeof(c->usr_dev), "%s", up->node);
-	} else if (!resolve_spec(c, c->root_spec, c->root_dev, sizeof(c->root_dev), &rp)) {
+		snprintf(rnode, sizeof(rnode), "%s", rp->node);
+		if (res.usr && !usr->spec[0]) {
+			up = res.usr;
+			snprintf(unode, sizeof(unode), "%s", up->node);
+		}
+	} else if (!resolve_spec(c, root->spec, rnode, sizeof(rnode), &rp)) {
 		*why = "no device matches root=";
 		return PENDING;
 	}
-	if (c->cfg.usr[0] && !resolve_spec(c, c->cfg.usr, c->usr_dev, sizeof(c->usr_dev), &up)) {
+	if (usr->spec[0] && !resolve_spec(c, usr->spec, unode, sizeof(unode), &up)) {
 		*why = "no device matches mount.usr=";
 		return PENDING;
 	}
-	bool ro = c->cfg.ro != RW_FORCE;
-	c->root_flag_ro = rp && (rp->flags & GPT_FLAG_READ_ONLY);
-	c->usr_flag_ro = up && (up->flags & GPT_FLAG_READ_ONLY);
-	c->root_ro = ro || c->root_flag_ro;
-	c->usr_ro = ro || c->usr_flag_ro;
-	if (c->cfg.ro == RW_FORCE && rp && (rp->flags & GPT_FLAG_READ_ONLY))
-		log_info(c, "%s is flagged read-only (GPT attribute 60): mounting it read-only despite rw",
-			 c->root_dev);
+	volume_found(c, root, rnode, rp);
+	if (unode[0])
+		volume_found(c, usr, unode, up);
 	return FOUND;
 }
-
 int stage_discover(struct ctx *c)
 {
 	const char *why = NULL;
-	bool dps = !c->cfg.root[0] || strcmp(c->cfg.root, "gpt-auto") == 0;
+	volumes_init(c);
+	bool dps = !c->vol[VOLUME_ROOT].spec[0];
 	if (dps && !c->cfg.gpt_auto) {
 		emergency_report(c, "no root= given and gpt-auto is disabled (systemd.gpt_auto=0)", NULL);
 		return -ENODEV;
@@ -241,7 +268,6 @@ int stage_discover(struct ctx *c)
 		emergency_report(c, "out of memory for the disk table", NULL);
 		return -ENOMEM;
 	}
-	luks_root_spec(c);
 	read_boot_partuuid(c);
 	if (dps)
 		log_info(c, "looking for the root partition by type (DPS) on %s",
@@ -278,7 +304,8 @@ int stage_discover(struct ctx *c)
 		    UEVENT_LOST)
 			modules_coldplug(c);
 	}
-	log_info(c, "root is %s%s%s%s", c->root_dev, c->usr_dev[0] ? ", /usr is " : "", c->usr_dev,
-		 c->root_ro ? " (read-only)" : "");
+	const struct volume *root = &c->vol[VOLUME_ROOT], *usr = &c->vol[VOLUME_USR];
+	log_info(c, "root is %s%s%s%s", root->device, usr->device[0] ? ", /usr is " : "", usr->device,
+		 root->read_only ? " (read-only)" : "");
 	return 0;
 }

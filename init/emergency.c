@@ -35,9 +35,10 @@ void emergency_report(struct ctx *c, const char *why, const char *advice)
 				       p->rejected ? ": not used, " : "", p->rejected ? p->rejected : "");
 		}
 	}
-	if (c->root_dev[0])
-		console_printf(c, "earlyroot: root device: %s%s%s\n", c->root_dev,
-			       c->usr_dev[0] ? ", /usr device: " : "", c->usr_dev);
+	for (int i = 0; i < VOLUME_MAX; i++)
+		if (c->vol[i].device[0])
+			console_printf(c, "earlyroot: %s device: %s%s%s\n", c->vol[i].name, c->vol[i].device,
+				       c->vol[i].mapped[0] ? ", unlocked as " : "", c->vol[i].mapped);
 	modules_report_unclaimed(c);
 	if (advice)
 		console_printf(c, "earlyroot: %s\n", advice);

@@ -76,7 +76,10 @@ int stage_leave_initrd(struct ctx *c)
 {
 	/* from here on, secrets sealed to the initrd phase cannot be unsealed again; a root unlocked by
 	 * the TPM does not start while they still could be */
-	if (tpm2_measure_phase(c, "leave-initrd") == 0 || !c->tpm2_unsealed)
+	bool unsealed = false;
+	for (int i = 0; i < VOLUME_MAX; i++)
+		unsealed |= c->vol[i].unlocked == UNLOCK_TPM2;
+	if (tpm2_measure_phase(c, "leave-initrd") == 0 || !unsealed)
 		return 0;
 	emergency_report(c, "the end of the initrd phase could not be measured into the TPM",
 			 "the TPM failed (see above), and the real root could still unseal the volume key; "

@@ -96,9 +96,12 @@ done:
 
 int stage_mount(struct ctx *c)
 {
-	int r = mount_one(c, c->root_dev, "/sysroot", c->cfg.rootfstype, c->cfg.rootflags, c->root_ro);
-	if (r >= 0 && c->usr_dev[0])
-		r = mount_one(c, c->usr_dev, "/sysroot/usr", c->cfg.usrfstype, c->cfg.usrflags, c->usr_ro);
+	int r = 0;
+	for (int i = 0; i < VOLUME_MAX && r >= 0; i++) {
+		const struct volume *v = &c->vol[i];
+		if (v->device[0])
+			r = mount_one(c, volume_node(v), v->mountpoint, v->fstype, v->options, v->read_only);
+	}
 	if (r < 0)
 		emergency_report(
 			c, "the root (or /usr) file system cannot be mounted",

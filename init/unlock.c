@@ -118,38 +118,40 @@ static int ask_passphrase(struct ctx *c, struct crypt_device *cd, const char *na
 	return -EPERM;
 }
 
-/* Opens dev as /dev/mapper/name when it is LUKS; *node then names the mapped device. */
-static int unlock_one(struct ctx *c, char *node, size_t size, const char *name, bool ro)
+/* Opens the LUKS volume v as /dev/mapper/NAME: TPM2 tokens first, then the console. */
+static int unlock_volume(struct ctx *c, struct volume *v)
 {
 	struct crypt_device *cd = NULL;
 	struct luks_opts o;
-	char dev[SPEC_MAX];
-	int r;
-
-	snprintf(dev, sizeof(dev), "%s", node);
-	r = crypt_init(&cd, dev);
+	int r = crypt_init(&cd, v->device);
 	if (r < 0)
-		return log_error(c, "cannot open %s for LUKS: %s", dev, strerror(-r)), r;
+		return log_error(c, "cannot open %s for LUKS: %s", v->device, strerror(-r)), r;
 	crypt_set_log_callback(cd, log_from_cryptsetup, c);
 	r = crypt_load(cd, CRYPT_LUKS, NULL);
 	if (r < 0) {
 		crypt_free(cd);
-		return log_error(c, "%s has a LUKS signature but no valid header: %s", dev, strerror(-r)), r;
+		return log_error(c, "%s has a LUKS signature but no valid header: %s", v->device, strerror(-r)), r;
 	}
 	luks_options_parse(c->cfg.luks_options, crypt_get_uuid(cd), &o, report_bad_option, c);
-	if (ro)
+	/* a read-only mount (the default) must not make the mapping read-only: the real root's systemd
+	 * remounts it writable; only the partition's flag makes the device read-only */
+	if (v->gpt_flags & GPT_FLAG_READ_ONLY)
 		o.flags |= CRYPT_ACTIVATE_READONLY;
 	load_crypto_modules(c, cd);
 
-	r = tpm2_unlock(c, cd, name, &o);
-	c->tpm2_unsealed |= r == 0;
-	if (r == -ENOKEY || r == -EOPNOTSUPP || r == -ENODEV)
-		r = ask_passphrase(c, cd, name, dev, &o);
+	r = tpm2_unlock(c, cd, v->luks_name, &o);
+	if (r == 0)
+		v->unlocked = UNLOCK_TPM2;
+	else if (r == -ENOKEY || r == -EOPNOTSUPP || r == -ENODEV) {
+		r = ask_passphrase(c, cd, v->luks_name, v->device, &o);
+		if (r >= 0)
+			v->unlocked = UNLOCK_PASSPHRASE;
+	}
 	crypt_free(cd);
 	if (r < 0)
 		return r;
-	snprintf(node, size, "/dev/mapper/%s", name);
-	log_info(c, "unlocked %s as %s", dev, node);
+	snprintf(v->mapped, sizeof(v->mapped), "/dev/mapper/%s", v->luks_name);
+	log_info(c, "unlocked %s as %s", v->device, v->mapped);
 	return 0;
 }
 
@@ -157,27 +159,17 @@ static const char unlock_advice[] =
 	"type the passphrase or a recovery key (rd.luks.options=tries=N allows more tries), or re-enroll the "
 	"TPM2 token with systemd-cryptenroll if the firmware or boot chain changed";
 
-static int unlock_all(struct ctx *c)
-{
-	struct fsinfo fi;
-	if (probe_fs(c->root_dev, &fi) == 0 && strcmp(fi.type, "crypto_LUKS") == 0) {
-		/* a read-only mount (the default) must not make the mapping read-only: the real root's
-		 * systemd remounts it writable; only the partition's flag makes the device read-only */
-		int r = unlock_one(c, c->root_dev, sizeof(c->root_dev), c->luks_root_name, c->root_flag_ro);
-		if (r < 0)
-			return r;
-	}
-	if (c->usr_dev[0] && probe_fs(c->usr_dev, &fi) == 0 && strcmp(fi.type, "crypto_LUKS") == 0)
-		return unlock_one(c, c->usr_dev, sizeof(c->usr_dev), "usr", c->usr_flag_ro);
-	return 0;
-}
-
 int stage_unlock(struct ctx *c)
 {
 	if (!c->cfg.luks)
 		return 0;
-	int r = unlock_all(c);
-	if (r < 0)
-		emergency_report(c, "the encrypted root (or /usr) stays locked", unlock_advice);
-	return r;
+	for (int i = 0; i < VOLUME_MAX; i++) {
+		struct volume *v = &c->vol[i];
+		int r = v->device[0] && volume_encrypted(v) ? unlock_volume(c, v) : 0;
+		if (r < 0) {
+			emergency_report(c, "the encrypted root (or /usr) stays locked", unlock_advice);
+			return r;
+		}
+	}
+	return 0;
 }
