@@ -45,6 +45,7 @@ struct luks_opts {
 	bool headless;
 	unsigned tries;
 	char tpm2_device[64]; /* "" or "auto": /dev/tpmrm0 */
+	int measure_pcr;      /* tpm2-measure-pcr=: where the volume key goes (-1: nowhere) */
 };
 
 struct part {
@@ -90,7 +91,8 @@ struct volume {
 	char luks_name[64];    /* the device-mapper name when it is LUKS */
 	char mapped[SPEC_MAX]; /* /dev/mapper/NAME once unlocked */
 	enum unlock_method unlocked;
-	bool read_only; /* mount read-only: "ro", no "rw", or the partition's flag */
+	char tpm2_device[64]; /* the TPM that unsealed it, or measured its key */
+	bool read_only;	      /* mount read-only: "ro", no "rw", or the partition's flag */
 };
 /* what to mount: the unlocked mapping, else the device */
 static inline const char *volume_node(const struct volume *v)
@@ -116,17 +118,24 @@ struct ctx {
 	struct disk *disks;
 	int ndisks;
 	struct volume vol[VOLUME_MAX];
+	bool volume_key_measured; /* PCR 15 holds a volume key's measurement from this boot */
 };
 
 /* log.c */
 enum { LOG_ERR_ = 3, LOG_WARN_ = 4, LOG_NOTICE_ = 5, LOG_INFO_ = 6, LOG_DEBUG_ = 7 };
 void log_open(struct ctx *c);
-__attribute__((format(printf, 3, 4))) int log_at(const struct ctx *c, int level, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) void log_at(const struct ctx *c, int level, const char *fmt, ...);
+/* The error convention: log where the decision is made, with %m standing for r's text, and return r
+ * (a negative errno): "return log_error_errno(c, r, "cannot open %s: %m", dev);" */
+__attribute__((format(printf, 4, 5))) int log_errno(const struct ctx *c, int level, int r, const char *fmt, ...);
 __attribute__((format(printf, 2, 3))) void console_printf(const struct ctx *c, const char *fmt, ...);
-#define log_error(c, ...) log_at(c, LOG_ERR_, __VA_ARGS__)
-#define log_warn(c, ...)  log_at(c, LOG_WARN_, __VA_ARGS__)
-#define log_info(c, ...)  log_at(c, LOG_INFO_, __VA_ARGS__)
-#define log_debug(c, ...) log_at(c, LOG_DEBUG_, __VA_ARGS__)
+#define log_error(c, ...)	   log_at(c, LOG_ERR_, __VA_ARGS__)
+#define log_warn(c, ...)	   log_at(c, LOG_WARN_, __VA_ARGS__)
+#define log_info(c, ...)	   log_at(c, LOG_INFO_, __VA_ARGS__)
+#define log_debug(c, ...)	   log_at(c, LOG_DEBUG_, __VA_ARGS__)
+#define log_error_errno(c, r, ...) log_errno(c, LOG_ERR_, r, __VA_ARGS__)
+#define log_warn_errno(c, r, ...)  log_errno(c, LOG_WARN_, r, __VA_ARGS__)
+#define log_info_errno(c, r, ...)  log_errno(c, LOG_INFO_, r, __VA_ARGS__)
 
 /* cmdline.c: pure parser; report() gets one line per malformed option, the default is kept */
 typedef void (*cmdline_report_fn)(void *userdata, const char *msg);
@@ -164,19 +173,33 @@ __attribute__((noreturn)) void emergency(struct ctx *c);
 /* systemd-stub puts the UKI's .pcrsig here */
 #define TPM2_SIGNATURE_PATH "/.extra/tpm2-pcr-signature.json"
 int luks_options_parse(const char *s, const char *uuid, struct luks_opts *o, cmdline_report_fn report, void *ud);
-int stage_unlock(struct ctx *c);
+const char *luks_tpm2_device(const struct luks_opts *o);
 struct crypt_device;
+struct tpm2;
+/* Activates the volume as name through its volume key, found with passphrase pass for keyslot (or
+ * CRYPT_ANY_SLOT), then measures the key into PCR o->measure_pcr as systemd-cryptsetup does; t is the
+ * open TPM to measure with, or NULL to open o's. name NULL only checks the passphrase. Returns the
+ * keyslot or -errno (-EPERM: wrong passphrase). A failed measurement is an error when required. */
+int luks_activate(struct ctx *c, struct crypt_device *cd, const char *name, int keyslot, const char *pass, size_t len,
+		  const struct luks_opts *o, struct tpm2 *t, bool required);
+int stage_unlock(struct ctx *c);
 /* 0 if a token unlocked the volume; -ENODEV no TPM, -ENOKEY no token worked, -EOPNOTSUPP unsupported */
 int tpm2_unlock(struct ctx *c, struct crypt_device *cd, const char *name, const struct luks_opts *o);
-struct tpm2;
 /* tpm2_unlock() and tpm2_measure_phase() on an open TPM (the host tests pass a swtpm socket). */
 int tpm2_unlock_with(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, const char *name,
 		     const struct luks_opts *o, const char *signature_path);
 int tpm2_measure_with(struct ctx *c, struct tpm2 *t, const char *word);
-/* Extends PCR 11 with a boot phase ("enter-initrd", "leave-initrd") in every good bank; 0 without a TPM. */
-int tpm2_measure_phase(struct ctx *c, const char *word);
+#define PCR_PHASE      11 /* the boot phase words */
+#define PCR_VOLUME_KEY 15 /* the volume keys, as systemd-cryptsetup's tpm2-measure-pcr=yes */
+/* Extends pcr, in the banks systemd would pick, with the digest of data (its HMAC keyed with key when
+ * key_len > 0). tpm2_extend opens device: -ENODEV when there is no TPM. Both log their errors. */
+int tpm2_extend_with(const struct ctx *c, struct tpm2 *t, unsigned pcr, const char *data, const uint8_t *key,
+		     size_t key_len);
+int tpm2_extend(const struct ctx *c, const char *device, unsigned pcr, const char *data, const uint8_t *key,
+		size_t key_len);
 void stage_enter_initrd(struct ctx *c);
-/* Fails only when a TPM-unlocked root could still unseal its key after the switch. */
+/* PCR 15 (when no volume key went there) and "leave-initrd" into PCR 11; fails when a TPM-unlocked root
+ * could still unseal its key, or PCR 15 would stay at its reset value. */
 int stage_leave_initrd(struct ctx *c);
 /* Reads one line from the console without echo (for passphrases and TPM2 PINs). Returns its length or -errno. */
 ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size);

@@ -266,7 +266,7 @@ void stage_cmdline(struct ctx *c)
 	char line[4096];
 	int r = read_text("/proc/cmdline", line, sizeof(line));
 	if (r < 0)
-		log_error(c, "cannot read /proc/cmdline: %s; using the defaults", strerror(-r));
+		log_error_errno(c, r, "cannot read /proc/cmdline: %m; using the defaults");
 	else
 		cmdline_parse(&c->cfg, line, report_bad_option, c);
 }

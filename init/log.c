@@ -16,19 +16,16 @@ void log_open(struct ctx *c)
 	c->console_fd = open("/dev/console", O_RDWR | O_CLOEXEC | O_NOCTTY);
 }
 
-/* Returns -EIO so "return log_error(...)" reads naturally where no errno applies. */
-int log_at(const struct ctx *c, int level, const char *fmt, ...)
+/* err is the errno value %m stands for */
+static void log_va(const struct ctx *c, int level, int err, const char *fmt, va_list ap)
 {
 	char line[1024];
 	int saved = errno;
 	if (level > c->cfg.loglevel)
-		return -EIO;
+		return;
 	int n = snprintf(line, sizeof(line), "<%d>earlyroot: ", level);
-	va_list ap;
-	va_start(ap, fmt);
-	errno = saved; /* for %m */
+	errno = err;
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	va_end(ap);
 	size_t len = strlen(line);
 	if (len < sizeof(line) - 1)
 		line[len++] = '\n';
@@ -37,7 +34,23 @@ int log_at(const struct ctx *c, int level, const char *fmt, ...)
 		/* nowhere left to report it */
 	}
 	errno = saved;
-	return -EIO;
+}
+
+void log_at(const struct ctx *c, int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_va(c, level, errno, fmt, ap);
+	va_end(ap);
+}
+
+int log_errno(const struct ctx *c, int level, int r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_va(c, level, r < 0 ? -r : r, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 void console_printf(const struct ctx *c, const char *fmt, ...)

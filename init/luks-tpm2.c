@@ -49,12 +49,14 @@ static int read_signature(const char *path, char **buf, size_t *len)
 	return 0;
 }
 
-static int activate(struct ctx *c, struct crypt_device *cd, const char *name, const struct luks_opts *o,
+static int activate(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, const char *name, const struct luks_opts *o,
 		    const char *dev, int id, const struct tpm2_token *tok, struct secrets *s)
 {
 	/* systemd enrolls base64 of the secret as the keyslot's passphrase ("for compat with homed") */
 	size_t n = tpm2_base64(s->passphrase, s->secret, s->secret_len);
-	int r = crypt_activate_by_passphrase(cd, name, tok->keyslot, s->passphrase, n, o->flags);
+	/* a token bound to PCR 15 must not leave it at its value before this unlock: fail closed */
+	bool pcr15 = (tok->pcr_mask | tok->pubkey_pcr_mask) & (1u << PCR_VOLUME_KEY);
+	int r = luks_activate(c, cd, name, tok->keyslot, s->passphrase, n, o, t, pcr15);
 	if (r >= 0) {
 		log_info(c, "%s: unlocked with TPM2 token %d (keyslot %d)", dev, id, tok->keyslot);
 		return 0;
@@ -63,7 +65,7 @@ static int activate(struct ctx *c, struct crypt_device *cd, const char *name, co
 		return log_warn(c, "%s: TPM2 token %d unsealed a secret that does not open keyslot %d", dev, id,
 				tok->keyslot),
 		       -ENOKEY;
-	return log_error(c, "%s: cannot activate with TPM2 token %d: %s", dev, id, strerror(-r)), r;
+	return log_error_errno(c, r, "%s: cannot activate with TPM2 token %d: %m", dev, id);
 }
 
 /* 0 when unlocked, -ENOKEY when this token did not work, other -errno when activation itself failed. */
@@ -79,27 +81,28 @@ static int unlock_token(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, 
 		s.secret_len = sizeof(s.secret);
 		r = tpm2_token_unseal(t, tok, NULL, 0, sig, s.secret, &s.secret_len, why, sizeof(why));
 		if (r < 0)
-			return log_warn(c, "%s: TPM2 token %d: %s", dev, id, why), -ENOKEY;
-		return activate(c, cd, name, o, dev, id, tok, &s);
+			return log_warn_errno(c, -ENOKEY, "%s: TPM2 token %d: %s", dev, id, why);
+		return activate(c, t, cd, name, o, dev, id, tok, &s);
 	}
 
 	snprintf(prompt, sizeof(prompt), "Please enter the TPM2 PIN for %s: ", dev);
 	for (unsigned i = 1; i <= PIN_TRIES; i++) {
 		ssize_t n = ask_secret(c, prompt, s.pin, sizeof(s.pin));
-		if (n < 0)
-			return log_error(c, "%s: cannot read a TPM2 PIN from the console: %s", dev, strerror((int)-n)),
-			       -ENOKEY;
+		if (n < 0) {
+			log_error_errno(c, (int)n, "%s: cannot read a TPM2 PIN from the console: %m", dev);
+			return -ENOKEY;
+		}
 		s.auth_len = tpm2_pin_auth(s.pin, (size_t)n, tok->salt, tok->salt_len, s.auth);
 		explicit_bzero(s.pin, sizeof(s.pin));
 		s.secret_len = sizeof(s.secret);
 		r = tpm2_token_unseal(t, tok, s.auth, s.auth_len, sig, s.secret, &s.secret_len, why, sizeof(why));
 		explicit_bzero(s.auth, sizeof(s.auth));
 		if (r == 0)
-			return activate(c, cd, name, o, dev, id, tok, &s);
+			return activate(c, t, cd, name, o, dev, id, tok, &s);
 		if (r == -EBUSY)
 			console_printf(c, "earlyroot: %s\n", why);
 		if (r != -EACCES)
-			return log_warn(c, "%s: TPM2 token %d: %s", dev, id, why), -ENOKEY;
+			return log_warn_errno(c, -ENOKEY, "%s: TPM2 token %d: %s", dev, id, why);
 		console_printf(c, "earlyroot: wrong TPM2 PIN (try %u of %u)\n", i, PIN_TRIES);
 		log_warn(c, "%s: TPM2 token %d: wrong PIN (try %u of %u)", dev, id, i, PIN_TRIES);
 	}
@@ -147,7 +150,7 @@ int tpm2_unlock_with(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, con
 			r = read_signature(sig_path, &sig_json, &sig.len);
 			sig.json = sig_json;
 			if (r < 0 && r != -ENOENT)
-				log_warn(c, "cannot read %s: %s", sig_path, strerror(-r));
+				log_warn_errno(c, r, "cannot read %s: %m", sig_path);
 		}
 		tried++;
 		r = unlock_token(c, t, cd, name, o, dev, id, tok, &sig);
@@ -170,13 +173,13 @@ static bool has_tpm2_token(struct crypt_device *cd)
 
 int tpm2_unlock(struct ctx *c, struct crypt_device *cd, const char *name, const struct luks_opts *o)
 {
-	const char *path = o->tpm2_device[0] && strcmp(o->tpm2_device, "auto") != 0 ? o->tpm2_device : TPM2_DEVICE;
+	const char *path = luks_tpm2_device(o);
 	struct tpm2 t;
 	if (!has_tpm2_token(cd))
 		return -EOPNOTSUPP;
 	int r = tpm2_open(&t, path);
 	if (r < 0) {
-		log_info(c, "no TPM2 (%s: %s): asking for the passphrase", path, strerror(-r));
+		log_info_errno(c, r, "no TPM2 (%s: %m): asking for the passphrase", path);
 		return -ENODEV;
 	}
 	r = tpm2_unlock_with(c, &t, cd, name, o, TPM2_SIGNATURE_PATH);

@@ -1,88 +1,137 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Measurements into the TPM: the boot phase words into PCR 11, in the banks systemd chooses. */
+/* Measurements into the TPM, in the banks systemd chooses: the boot phase words into PCR 11, and the
+ * volume keys of the LUKS volumes opened (or, when none was, a fixed word) into PCR 15. docs/tpm2.md
+ * gives every event and its digest. */
 #include <stdio.h>
 #include <string.h>
 
 #include "earlyroot.h"
 #include "tpm2/client.h"
 
-#define PHASE_PCR 11
+/* what PCR 15 gets before switch_root when no volume key was measured into it */
+#define NO_VOLUME_KEY_EVENT "earlyroot:no-volume-key"
 
-int tpm2_measure_with(struct ctx *c, struct tpm2 *t, const char *word)
+/* systemd's tpm2_get_good_pcr_banks: the complete banks in which pcr is already extended, else all
+ * complete banks. Returns how many are in use[], or a TPM error (> 0) or -errno. */
+static int pick_banks(struct tpm2 *t, unsigned pcr, uint16_t use[TPM2_MAX_BANKS], unsigned *n)
 {
-	uint8_t pcrs[TPM2_PCRS][TPM2_DIGEST_MAX], digests[TPM2_MAX_BANKS][TPM2_DIGEST_MAX];
-	uint16_t all[TPM2_MAX_BANKS], good[TPM2_MAX_BANKS];
-	unsigned nall = 0, ngood = 0;
+	uint8_t pcrs[TPM2_PCRS][TPM2_DIGEST_MAX];
+	uint16_t all[TPM2_MAX_BANKS];
+	unsigned nall = 0;
 	struct tpm2_banks banks;
-	char rc[96], names[64] = "";
 	int r = tpm2_get_banks(t, &banks);
-
-	/* systemd's tpm2_get_good_pcr_banks: complete banks whose PCR 11 is set, else all complete banks */
+	*n = 0;
 	for (unsigned i = 0; r == 0 && i < banks.n; i++) {
 		uint16_t alg = banks.b[i].alg;
 		size_t size = tpm2_hash_size(alg);
 		if (!size || !tpm2_bank_complete(banks.b[i].mask))
 			continue;
 		all[nall++] = alg;
-		r = tpm2_pcr_read(t, alg, 1u << PHASE_PCR, pcrs);
-		if (r == 0 && tpm2_pcr_extended(pcrs[PHASE_PCR], size))
-			good[ngood++] = alg;
+		r = tpm2_pcr_read(t, alg, 1u << pcr, pcrs);
+		if (r == 0 && tpm2_pcr_extended(pcrs[pcr], size))
+			use[(*n)++] = alg;
 	}
-	const uint16_t *use = ngood ? good : all;
-	unsigned n = ngood ? ngood : nall;
+	if (r == 0 && *n == 0) {
+		memcpy(use, all, sizeof(all));
+		*n = nall;
+	}
+	return r;
+}
+
+int tpm2_extend_with(const struct ctx *c, struct tpm2 *t, unsigned pcr, const char *data, const uint8_t *key,
+		     size_t key_len)
+{
+	uint8_t digests[TPM2_MAX_BANKS][TPM2_DIGEST_MAX];
+	uint16_t use[TPM2_MAX_BANKS];
+	char rc[96], names[64] = "";
+	unsigned n;
+	int r = pick_banks(t, pcr, use, &n);
+	if (r == 0 && n == 0)
+		return log_error_errno(c, -EOPNOTSUPP,
+				       "cannot measure into PCR %u: the TPM has no complete PCR bank "
+				       "earlyroot knows",
+				       pcr);
 	for (unsigned i = 0; r == 0 && i < n; i++) {
-		tpm2_hash(use[i], word, strlen(word), digests[i]);
+		/* a secret is never hashed alone onto the bus: systemd sends its HMAC over the event */
+		if (key_len)
+			tpm2_hmac(use[i], key, key_len, data, strlen(data), digests[i]);
+		else
+			tpm2_hash(use[i], data, strlen(data), digests[i]);
 		size_t len = strlen(names);
 		snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "", tpm2_hash_name(use[i]));
 	}
-	if (r == 0 && n == 0)
-		return log_error(c, "cannot measure \"%s\": the TPM has no complete PCR bank earlyroot knows", word),
-		       -EOPNOTSUPP;
 	if (r == 0)
-		r = tpm2_pcr_extend(t, PHASE_PCR, use, (const uint8_t(*)[TPM2_DIGEST_MAX])digests, n);
-	if (r != 0)
-		return log_error(c, "cannot measure \"%s\" into PCR %d: TPM2_%s failed: %s", word, PHASE_PCR,
-				 tpm2_cc_name(t->last_cc),
-				 r < 0 ? strerror(-r) : tpm2_rc_text((uint32_t)r, rc, sizeof(rc))),
-		       r < 0 ? r : -EIO;
-	log_info(c, "measured \"%s\" into PCR %d (%s)", word, PHASE_PCR, names);
+		r = tpm2_pcr_extend(t, pcr, use, (const uint8_t(*)[TPM2_DIGEST_MAX])digests, n);
+	explicit_bzero(digests, sizeof(digests));
+	if (r < 0)
+		return log_error_errno(c, r, "cannot measure \"%s\" into PCR %u: TPM2_%s failed: %m", data, pcr,
+				       tpm2_cc_name(t->last_cc));
+	if (r > 0)
+		return log_error_errno(c, -EIO, "cannot measure \"%s\" into PCR %u: TPM2_%s failed: %s", data, pcr,
+				       tpm2_cc_name(t->last_cc), tpm2_rc_text((uint32_t)r, rc, sizeof(rc)));
+	log_info(c, "measured \"%s\"%s into PCR %u (%s)", data, key_len ? " with the volume key" : "", pcr, names);
 	return 0;
 }
 
-int tpm2_measure_phase(struct ctx *c, const char *word)
+int tpm2_extend(const struct ctx *c, const char *device, unsigned pcr, const char *data, const uint8_t *key,
+		size_t key_len)
 {
-	/* Deviation from systemd, which extends PCR 11 only when booted from a measured UKI
-	 * (StubPcrKernelImage=11): earlyroot extends whenever a TPM2 is present. Its promise is that a secret
-	 * sealed to the initrd phase (PCR 11 after "enter-initrd") cannot be unsealed after switch_root, and
-	 * that holds only if "leave-initrd" is extended on every boot, UKI or not. */
 	struct tpm2 t;
-	int r = tpm2_open(&t, TPM2_DEVICE);
+	int r = tpm2_open(&t, device);
 	if (r == -ENOENT || r == -ENODEV || r == -ENXIO)
-		return 0; /* no TPM: nothing to measure into */
+		return -ENODEV;
 	if (r < 0)
-		return log_error(c, "cannot measure \"%s\": cannot open %s: %s", word, TPM2_DEVICE, strerror(-r)), r;
-	r = tpm2_measure_with(c, &t, word);
+		return log_error_errno(c, r, "cannot measure \"%s\": cannot open %s: %m", data, device);
+	r = tpm2_extend_with(c, &t, pcr, data, key, key_len);
 	tpm2_close(&t);
 	return r;
 }
 
+int tpm2_measure_with(struct ctx *c, struct tpm2 *t, const char *word)
+{
+	return tpm2_extend_with(c, t, PCR_PHASE, word, NULL, 0);
+}
+
 void stage_enter_initrd(struct ctx *c)
 {
-	/* before any unlock, as systemd-pcrphase does, so signed policies for this phase match */
-	tpm2_measure_phase(c, "enter-initrd");
+	/* before any unlock, as systemd-pcrphase does, so signed policies for this phase match. Unlike
+	 * systemd, which measures the phases only when booted from a measured UKI, earlyroot measures
+	 * whenever a TPM2 is present: a secret sealed to the initrd phase must be out of reach after
+	 * switch_root on every boot, UKI or not. */
+	tpm2_extend(c, TPM2_DEVICE, PCR_PHASE, "enter-initrd", NULL, 0);
+}
+
+/* The TPM that unsealed a volume, if one did (rd.luks.options=tpm2-device=), else the default. */
+static const char *unsealing_tpm(const struct ctx *c, bool *unsealed)
+{
+	*unsealed = false;
+	for (int i = 0; i < VOLUME_MAX; i++)
+		if (c->vol[i].unlocked == UNLOCK_TPM2) {
+			*unsealed = true;
+			return c->vol[i].tpm2_device;
+		}
+	return TPM2_DEVICE;
 }
 
 int stage_leave_initrd(struct ctx *c)
 {
-	/* from here on, secrets sealed to the initrd phase cannot be unsealed again; a root unlocked by
-	 * the TPM does not start while they still could be */
-	bool unsealed = false;
-	for (int i = 0; i < VOLUME_MAX; i++)
-		unsealed |= c->vol[i].unlocked == UNLOCK_TPM2;
-	if (tpm2_measure_phase(c, "leave-initrd") == 0 || !unsealed)
+	bool unsealed;
+	const char *device = unsealing_tpm(c, &unsealed);
+	/* PCR 15 never stays at its reset value into the real root when there is a TPM: a secret bound to
+	 * "PCR 15 still zero" is then out of reach after the switch, whatever root was found */
+	int r15 = c->volume_key_measured ? 0 : tpm2_extend(c, device, PCR_VOLUME_KEY, NO_VOLUME_KEY_EVENT, NULL, 0);
+	/* from here on, secrets sealed to the initrd phase cannot be unsealed again */
+	int r11 = tpm2_extend(c, device, PCR_PHASE, "leave-initrd", NULL, 0);
+	/* without a TPM there is nothing to protect; a root the TPM unlocked does not start while its key
+	 * could still be unsealed */
+	if ((r15 == 0 || r15 == -ENODEV) && (r11 == 0 || !unsealed))
 		return 0;
-	emergency_report(c, "the end of the initrd phase could not be measured into the TPM",
-			 "the TPM failed (see above), and the real root could still unseal the volume key; "
-			 "reboot, and if this persists, check the TPM in the firmware setup");
+	emergency_report(
+		c,
+		r11 == -ENODEV ? "the TPM that unsealed the root is gone: the end of the initrd phase cannot "
+				 "be measured"
+			       : "the end of the initrd phase could not be measured into the TPM (PCRs 11 and 15)",
+		"the TPM failed (see above), and the real root could still unseal secrets sealed to the initrd "
+		"phase; reboot, and if this persists, check the TPM in the firmware setup");
 	return -EIO;
 }

@@ -33,7 +33,7 @@ static int modules_init(struct ctx *c)
 	struct utsname u;
 	char dir[300], path[400];
 	if (uname(&u) < 0)
-		return log_error(c, "cannot learn the kernel version: %m"), -errno;
+		return log_error_errno(c, -errno, "cannot learn the kernel version: %m");
 	snprintf(dir, sizeof(dir), "/lib/modules/%s", u.release);
 	snprintf(path, sizeof(path), "%s/modules.dep.bin", dir);
 	if (access(path, F_OK) < 0) {
@@ -45,7 +45,7 @@ static int modules_init(struct ctx *c)
 		snprintf(c->profile, sizeof(c->profile), "(unknown)");
 	c->kmod = kmod_new(dir, NULL);
 	if (!c->kmod)
-		return log_error(c, "cannot use the modules in %s", dir), -ENOMEM;
+		return log_error_errno(c, -ENOMEM, "cannot use the modules in %s: %m", dir);
 	kmod_set_log_fn(c->kmod, kmod_log, c);
 	if (kmod_load_resources(c->kmod) < 0)
 		log_warn(c, "cannot map the module indexes in %s; lookups will be slower", dir);
@@ -66,7 +66,7 @@ int modules_load(struct ctx *c, const char *alias)
 							NULL);
 		/* one broken module must not stop the boot: say which, and go on */
 		if (r < 0)
-			log_warn(c, "cannot load module %s (for %s): %s", kmod_module_get_name(m), alias, strerror(-r));
+			log_warn_errno(c, r, "cannot load module %s (for %s): %m", kmod_module_get_name(m), alias);
 		else
 			n++;
 		kmod_module_unref(m);

@@ -76,7 +76,7 @@ static int mount_one(struct ctx *c, const char *dev, const char *target, const c
 	snprintf(alias, sizeof(alias), "fs-%.64s", type);
 	modules_load(c, alias);
 	if (!mount_options(opts, &flags, data, sizeof(data)))
-		return log_error(c, "mount options for %s are too long", target), -EINVAL;
+		return log_error_errno(c, -EINVAL, "mount options for %s are too long", target);
 	if (ro)
 		flags |= MS_RDONLY; /* a read-only flag or "ro" wins over "rw" in the options */
 	mkdir(target, 0755);
@@ -88,7 +88,7 @@ static int mount_one(struct ctx *c, const char *dev, const char *target, const c
 		if (mount(dev, target, type, flags, data[0] ? data : NULL) == 0)
 			goto done;
 	}
-	return log_error(c, "cannot mount %s (%s) on %s: %m", dev, type, target), -errno;
+	return log_error_errno(c, -errno, "cannot mount %s (%s) on %s: %m", dev, type, target);
 done:
 	log_info(c, "mounted %s (%s) on %s %s", dev, type, target, flags & MS_RDONLY ? "read-only" : "read-write");
 	return 0;

@@ -92,7 +92,7 @@ static int enter_sysroot(struct ctx *c)
 	struct stat st;
 	struct statfs sfs;
 	if (chdir(SYSROOT) < 0)
-		return log_error(c, "cannot enter " SYSROOT ": %m"), -errno;
+		return log_error_errno(c, -errno, "cannot enter " SYSROOT ": %m");
 	/* only ever delete from the initramfs itself */
 	if (statfs("/", &sfs) == 0 && (sfs.f_type == RAMFS_MAGIC || sfs.f_type == TMPFS_MAGIC) && stat("/", &st) == 0) {
 		int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

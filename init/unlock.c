@@ -13,6 +13,8 @@
 #define DEFAULT_TRIES  3
 /* LUKS2 passphrases may be longer, but nobody types more at a console */
 #define PASSPHRASE_MAX 512
+/* LUKS2 volume keys are 64 bytes for AES-XTS-256; 512 leaves room for any cipher */
+#define VOLUME_KEY_MAX 512
 
 /* Parses rd.luks.options= ("opt,opt=value,…", or "UUID=opt,…" for one volume) for volume uuid. */
 int luks_options_parse(const char *s, const char *uuid, struct luks_opts *o, cmdline_report_fn report, void *ud)
@@ -20,6 +22,7 @@ int luks_options_parse(const char *s, const char *uuid, struct luks_opts *o, cmd
 	char buf[SPEC_MAX], msg[SPEC_MAX + 64], *save = NULL;
 	memset(o, 0, sizeof(*o));
 	o->tries = DEFAULT_TRIES;
+	o->measure_pcr = PCR_VOLUME_KEY;
 	snprintf(buf, sizeof(buf), "%s", s ? s : "");
 	char *opts = buf, *eq = strchr(buf, '=');
 	/* a leading UUID names the one volume these options are for */
@@ -47,6 +50,10 @@ int luks_options_parse(const char *s, const char *uuid, struct luks_opts *o, cmd
 			o->headless = parse_boolean(v);
 		else if (strcmp(t, "tpm2-device") == 0 && v && (strcmp(v, "auto") == 0 || v[0] == '/'))
 			snprintf(o->tpm2_device, sizeof(o->tpm2_device), "%s", v);
+		else if (strcmp(t, "tpm2-measure-pcr") == 0 && parse_boolean(v) >= 0)
+			o->measure_pcr = parse_boolean(v) ? PCR_VOLUME_KEY : -1;
+		else if (strcmp(t, "tpm2-measure-pcr") == 0 && v && (n = strtoul(v, &end, 10), !*end && *v && n < 24))
+			o->measure_pcr = (int)n;
 		else if (strcmp(t, "tries") == 0 && v && (n = strtoul(v, &end, 10), !*end && *v && n <= 100))
 			o->tries = n ? (unsigned)n : 100; /* systemd: 0 means "try forever"; we bound it */
 		else if (report) {
@@ -56,6 +63,62 @@ int luks_options_parse(const char *s, const char *uuid, struct luks_opts *o, cmd
 		}
 	}
 	return 0;
+}
+
+const char *luks_tpm2_device(const struct luks_opts *o)
+{
+	return o->tpm2_device[0] && strcmp(o->tpm2_device, "auto") != 0 ? o->tpm2_device : TPM2_DEVICE;
+}
+
+/* systemd-cryptsetup's event: "cryptsetup:" NAME ":" UUID, with ':', '\\' and control bytes of the name as
+ * \xNN so the fields cannot run into each other. */
+static void volume_key_event(struct crypt_device *cd, const char *name, char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "cryptsetup:");
+	for (const unsigned char *p = (const unsigned char *)name; *p && n + 5 < size; p++)
+		n += (size_t)(*p < ' ' || *p >= 127 || *p == '\\' || *p == ':'
+				      ? snprintf(buf + n, size - n, "\\x%02x", *p)
+				      : snprintf(buf + n, size - n, "%c", *p));
+	const char *uuid = crypt_get_uuid(cd);
+	snprintf(buf + n, size - n, ":%s", uuid ? uuid : "");
+}
+
+static int measure_volume_key(struct ctx *c, struct crypt_device *cd, const char *name, const uint8_t *vk,
+			      size_t vk_len, const struct luks_opts *o, struct tpm2 *t)
+{
+	char event[SPEC_MAX + 128];
+	volume_key_event(cd, name, event, sizeof(event));
+	int r = t ? tpm2_extend_with(c, t, (unsigned)o->measure_pcr, event, vk, vk_len)
+		  : tpm2_extend(c, luks_tpm2_device(o), (unsigned)o->measure_pcr, event, vk, vk_len);
+	if (r == 0 && o->measure_pcr == PCR_VOLUME_KEY)
+		c->volume_key_measured = true;
+	return r;
+}
+
+int luks_activate(struct ctx *c, struct crypt_device *cd, const char *name, int keyslot, const char *pass, size_t len,
+		  const struct luks_opts *o, struct tpm2 *t, bool required)
+{
+	uint8_t vk[VOLUME_KEY_MAX];
+	size_t vk_len = sizeof(vk);
+	if (!name || o->measure_pcr < 0)
+		return crypt_activate_by_passphrase(cd, name, keyslot, pass, len, o->flags);
+	int slot = crypt_volume_key_get(cd, keyslot, (char *)vk, &vk_len, pass, len);
+	int r = slot < 0 ? slot : crypt_activate_by_volume_key(cd, name, (const char *)vk, vk_len, o->flags);
+	if (r >= 0) {
+		r = measure_volume_key(c, cd, name, vk, vk_len, o, t);
+		if (r == -ENODEV && !required)
+			log_info(c, "no TPM2: the volume key of %s is not measured", name);
+		else if (r < 0 && required)
+			log_error(c,
+				  "the TPM2 token of %s binds PCR %d, which could not be measured: not booting with "
+				  "it open",
+				  name, o->measure_pcr);
+		if (r < 0 && required)
+			crypt_deactivate(cd, name);
+		r = r < 0 && required ? -EIO : slot;
+	}
+	explicit_bzero(vk, sizeof(vk));
+	return r;
 }
 
 static void log_from_cryptsetup(int level, const char *msg, void *userdata)
@@ -96,21 +159,21 @@ static int ask_passphrase(struct ctx *c, struct crypt_device *cd, const char *na
 {
 	char pass[PASSPHRASE_MAX], prompt[SPEC_MAX + 128];
 	if (o->headless)
-		return log_error(c, "no token could unlock %s, and headless forbids asking for a passphrase", dev),
-		       -ENOKEY;
+		return log_error_errno(c, -ENOKEY,
+				       "no token could unlock %s, and headless forbids asking for a passphrase", dev);
 	snprintf(prompt, sizeof(prompt), "Please enter the passphrase or recovery key for %s (%s): ", dev, name);
 	for (unsigned i = 1; i <= o->tries; i++) {
 		ssize_t n = ask_secret(c, prompt, pass, sizeof(pass));
 		if (n < 0) {
 			explicit_bzero(pass, sizeof(pass));
-			return log_error(c, "cannot read a passphrase from the console: %s", strerror((int)-n)), (int)n;
+			return log_error_errno(c, (int)n, "cannot read a passphrase from the console: %m");
 		}
-		int r = crypt_activate_by_passphrase(cd, name, CRYPT_ANY_SLOT, pass, (size_t)n, o->flags);
+		int r = luks_activate(c, cd, name, CRYPT_ANY_SLOT, pass, (size_t)n, o, NULL, false);
 		explicit_bzero(pass, sizeof(pass));
 		if (r >= 0)
 			return r;
 		if (r != -EPERM)
-			return log_error(c, "cannot activate %s: %s", dev, strerror(-r)), r;
+			return log_error_errno(c, r, "cannot activate %s: %m", dev);
 		console_printf(c, "earlyroot: wrong passphrase (try %u of %u)\n", i, o->tries);
 		log_warn(c, "wrong passphrase for %s (try %u of %u)", dev, i, o->tries);
 	}
@@ -125,12 +188,12 @@ static int unlock_volume(struct ctx *c, struct volume *v)
 	struct luks_opts o;
 	int r = crypt_init(&cd, v->device);
 	if (r < 0)
-		return log_error(c, "cannot open %s for LUKS: %s", v->device, strerror(-r)), r;
+		return log_error_errno(c, r, "cannot open %s for LUKS: %m", v->device);
 	crypt_set_log_callback(cd, log_from_cryptsetup, c);
 	r = crypt_load(cd, CRYPT_LUKS, NULL);
 	if (r < 0) {
 		crypt_free(cd);
-		return log_error(c, "%s has a LUKS signature but no valid header: %s", v->device, strerror(-r)), r;
+		return log_error_errno(c, r, "%s has a LUKS signature but no valid header: %m", v->device);
 	}
 	luks_options_parse(c->cfg.luks_options, crypt_get_uuid(cd), &o, report_bad_option, c);
 	/* a read-only mount (the default) must not make the mapping read-only: the real root's systemd
@@ -139,6 +202,7 @@ static int unlock_volume(struct ctx *c, struct volume *v)
 		o.flags |= CRYPT_ACTIVATE_READONLY;
 	load_crypto_modules(c, cd);
 
+	snprintf(v->tpm2_device, sizeof(v->tpm2_device), "%s", luks_tpm2_device(&o));
 	r = tpm2_unlock(c, cd, v->luks_name, &o);
 	if (r == 0)
 		v->unlocked = UNLOCK_TPM2;

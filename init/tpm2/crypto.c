@@ -158,20 +158,44 @@ static const struct {
 	{TPM2_ALG_SHA512, &nettle_sha512},
 };
 
+/* room for any of the hashes' contexts */
+union hash_ctx {
+	struct sha1_ctx sha1;
+	struct sha512_ctx sha512; /* also SHA-256's and SHA-384's size */
+};
+
+static const struct nettle_hash *hash_of(uint16_t alg)
+{
+	for (size_t i = 0; i < ELEMENTSOF(hashes); i++)
+		if (hashes[i].alg == alg)
+			return hashes[i].hash;
+	return NULL;
+}
+
 void tpm2_hash(uint16_t alg, const void *p, size_t n, uint8_t *out)
 {
-	union {
-		struct sha1_ctx sha1;
-		struct sha512_ctx sha512; /* also SHA-256's and SHA-384's size */
-	} ctx;
-	for (size_t i = 0; i < ELEMENTSOF(hashes); i++)
-		if (hashes[i].alg == alg) {
-			const struct nettle_hash *h = hashes[i].hash;
-			h->init(&ctx);
-			h->update(&ctx, n, p);
-			h->digest(&ctx, h->digest_size, out);
-		}
+	const struct nettle_hash *h = hash_of(alg);
+	union hash_ctx ctx;
+	if (!h)
+		return;
+	h->init(&ctx);
+	h->update(&ctx, n, p);
+	h->digest(&ctx, h->digest_size, out);
 	explicit_bzero(&ctx, sizeof(ctx));
+}
+
+void tpm2_hmac(uint16_t alg, const uint8_t *key, size_t key_len, const void *p, size_t n, uint8_t *out)
+{
+	const struct nettle_hash *h = hash_of(alg);
+	union hash_ctx outer, inner, state;
+	if (!h)
+		return;
+	hmac_set_key(&outer, &inner, &state, h, key_len, key);
+	hmac_update(&state, h, n, p);
+	hmac_digest(&outer, &inner, &state, h, h->digest_size, out);
+	explicit_bzero(&outer, sizeof(outer));
+	explicit_bzero(&inner, sizeof(inner));
+	explicit_bzero(&state, sizeof(state));
 }
 
 int tpm2_name(const uint8_t *pub, size_t pub_len, uint8_t name[TPM2_NAME_MAX])

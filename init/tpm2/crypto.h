@@ -17,6 +17,8 @@ int tpm2_ecdh_salt(const uint8_t *x, size_t x_len, const uint8_t *y, size_t y_le
 /* name = nameAlg ‖ H(TPMT_PUBLIC); only SHA-256 names. Returns the length or -EOPNOTSUPP. */
 int tpm2_name(const uint8_t *pub, size_t pub_len, uint8_t name[TPM2_NAME_MAX]);
 void tpm2_hash(uint16_t alg, const void *p, size_t n, uint8_t *out);
+/* HMAC with the bank's hash; out gets tpm2_hash_size(alg) bytes */
+void tpm2_hmac(uint16_t alg, const uint8_t *key, size_t key_len, const void *p, size_t n, uint8_t *out);
 size_t tpm2_trim(const uint8_t *auth, size_t len); /* length without trailing zero bytes */
 /* The PIN's authValue: trim0(SHA256(PIN)), or with systemd ≥ 253's salt
  * trim0(SHA256(base64(PBKDF2-HMAC-SHA256(PIN, salt, 10000)))). Returns the trimmed length. */
