@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The TPM2 protocol's own functions (KDFa, KDFe, ECDH and RSA-OAEP salting, names, PIN authValue) on nettle's
  * primitives. TPM 2.0 Library part 1, §11.4.10 (KDFa, KDFe), §B.10.3 (RSA-OAEP) and §C.6.1 (ECDH). */
+#include <stdlib.h>
 #include <sys/random.h>
 
 #include <nettle/aes.h>
@@ -188,11 +189,46 @@ int tpm2_oaep_encode(const uint8_t *msg, size_t len, const char *label, const ui
 	return 0;
 }
 
+/* Big-endian bytes to and from GMP limbs (least significant first), in buffers this file wipes. */
+#define RSA_LIMBS (TPM2_RSA_MAX / sizeof(mp_limb_t))
+static void to_limbs(mp_limb_t *l, const uint8_t *b, size_t k)
+{
+	memset(l, 0, RSA_LIMBS * sizeof(*l));
+	for (size_t i = 0; i < k; i++)
+		l[i / sizeof(*l)] |= (mp_limb_t)b[k - 1 - i] << (8 * (i % sizeof(*l)));
+}
+
+static void from_limbs(uint8_t *b, const mp_limb_t *l, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		b[k - 1 - i] = (uint8_t)(l[i / sizeof(*l)] >> (8 * (i % sizeof(*l))));
+}
+
+/* out = em^e mod n, k bytes each, with GMP's mpn_sec_powm: its time and memory accesses do not depend on em, and
+ * its scratch space, which holds powers of em, is ours to wipe. */
+static int rsa_public(const uint8_t *em, const uint8_t *n, size_t k, uint32_t e, uint8_t *out)
+{
+	mp_limb_t m[RSA_LIMBS], mod[RSA_LIMBS], c[RSA_LIMBS], exp = e;
+	mp_size_t nl = (mp_size_t)((k + sizeof(mp_limb_t) - 1) / sizeof(mp_limb_t));
+	size_t scratch = (size_t)mpn_sec_powm_itch(nl, 32, nl) * sizeof(mp_limb_t);
+	mp_limb_t *tp = malloc(scratch);
+	if (!tp)
+		return -ENOMEM;
+	to_limbs(m, em, k);
+	to_limbs(mod, n, k);
+	mpn_sec_powm(c, m, nl, &exp, 32, mod, nl, tp);
+	from_limbs(out, c, k);
+	explicit_bzero(tp, scratch);
+	free(tp);
+	explicit_bzero(m, sizeof(m));
+	explicit_bzero(c, sizeof(c));
+	return 0;
+}
+
 int tpm2_rsa_salt(const uint8_t *n, size_t n_len, uint32_t e, uint8_t salt[TPM2_SHA256_SIZE], uint8_t *secret,
 		  size_t *secret_len)
 {
 	uint8_t seed[TPM2_SHA256_SIZE], em[TPM2_RSA_MAX];
-	mpz_t m, mod, exp, c;
 	if (e == 0)
 		e = 65537; /* the TPM's shorthand for the default exponent */
 	/* n[0] != 0: the modulus fills its k bytes, so EM (0x00 first) is below it */
@@ -204,16 +240,10 @@ int tpm2_rsa_salt(const uint8_t *n, size_t n_len, uint32_t e, uint8_t salt[TPM2_
 		r = tpm2_random(seed, sizeof(seed));
 	if (r == 0)
 		r = tpm2_oaep_encode(salt, TPM2_SHA256_SIZE, "SECRET", seed, em, n_len);
-	if (r < 0)
-		goto out;
-	mpz_init(m), mpz_init(mod), mpz_init_set_ui(exp, e), mpz_init(c);
-	nettle_mpz_set_str_256_u(m, n_len, em);
-	nettle_mpz_set_str_256_u(mod, n_len, n);
-	mpz_powm_sec(c, m, exp, mod); /* time and memory accesses independent of m */
-	nettle_mpz_get_str_256(n_len, secret, c);
-	*secret_len = n_len;
-	mpz_wipe(m), mpz_clear(mod), mpz_clear(exp), mpz_clear(c);
-out:
+	if (r == 0)
+		r = rsa_public(em, n, n_len, e, secret);
+	if (r == 0)
+		*secret_len = n_len;
 	explicit_bzero(seed, sizeof(seed));
 	explicit_bzero(em, sizeof(em));
 	return r;
