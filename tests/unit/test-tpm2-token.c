@@ -232,8 +232,11 @@ static void test_forms(void)
 	CHECK(why && strstr(why, "pcrlock"));
 	CHECK(parse_edited(tok252_pcr7, "\"sha256\"", "\"sm3_256\"") == -EOPNOTSUPP);
 	CHECK(parse_edited(tok252_pcr7, "\"ecc\"", "\"ed25519\"") == -EOPNOTSUPP);
+}
 
-	/* malformed */
+/* Malformed tokens are refused with a reason, every truncation too. */
+static void test_malformed(void)
+{
 	static const char *const bad[][2] = {
 		{"\"systemd-tpm2\"", "\"systemd-fido2\""},
 		{"[\"1\"]", "[]"},
@@ -272,8 +275,11 @@ static void test_forms(void)
 	/* every truncation fails cleanly */
 	for (size_t n = 0; n + 1 < sizeof(tok257_pin); n++)
 		CHECK(tpm2_token_parse(tok257_pin, n, &tok, &why) == -EINVAL);
+}
 
-	/* 257 shards: two only come with pcrlock */
+/* 257's arrays of shards: two only come with pcrlock */
+static void test_shards(void)
+{
 	char two[8192];
 	snprintf(two, sizeof(two),
 		 "{\"type\":\"systemd-tpm2\",\"keyslots\":[\"0\"],\"tpm2-blob\":[\"AAEAAAEA\",\"AAEAAAEA\"],\"tpm2-"
@@ -585,6 +591,8 @@ int main(void)
 	test_real_tokens();
 	test_srk();
 	test_forms();
+	test_malformed();
+	test_shards();
 	test_pem_and_signature();
 	test_responses();
 	test_templates();
