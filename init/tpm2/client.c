@@ -497,27 +497,37 @@ int tpm2_import(struct tpm2 *t, const struct tpm2_object *parent, const uint8_t 
 	return 0;
 }
 
+/* encryptedSalt for StartAuthSession: the TPMS_ECC_POINT of an ephemeral ECDH key for an ECC P-256 salt key,
+ * RSA-OAEP of a random salt for an RSA one. The salt is 32 bytes: the size of SHA-256, the key's nameAlg. */
+static int encrypt_salt(const struct tpm2_key *k, uint8_t salt[TPM2_SHA256_SIZE], uint8_t *secret, size_t *secret_len)
+{
+	struct tpm2_public pub;
+	if (tpm2_parse_public(k->pub, k->pub_len, &pub) < 0 || pub.name_alg != TPM2_ALG_SHA256)
+		return -EOPNOTSUPP;
+	if (pub.type == TPM2_ALG_RSA)
+		return tpm2_rsa_salt(pub.unique, pub.unique_len, pub.rsa_exponent, salt, secret, secret_len);
+	if (pub.type != TPM2_ALG_ECC || pub.curve != TPM2_ECC_NIST_P256 || *secret_len < TPM2_ECC_POINT_SIZE)
+		return -EOPNOTSUPP;
+	*secret_len = TPM2_ECC_POINT_SIZE;
+	return tpm2_ecdh_salt(pub.unique, pub.unique_len, pub.ecc_y, pub.ecc_y_len, salt, secret);
+}
+
 int tpm2_start_session(struct tpm2 *t, uint8_t type, const struct tpm2_key *salt_key, struct tpm2_session *s)
 {
-	uint8_t p[256], point[TPM2_ECC_POINT_SIZE], salt[32];
+	uint8_t p[TPM2_RSA_MAX + 64], secret[TPM2_RSA_MAX], salt[TPM2_SHA256_SIZE];
+	size_t secret_len = sizeof(secret), n;
 	struct tpm2_wr w = tpm2_wr(p, sizeof(p));
-	struct tpm2_public pub;
 	struct tpm2_object null;
 	struct tpm2_response rsp;
-	size_t n;
 
 	memset(s, 0, sizeof(*s));
-	if (tpm2_parse_public(salt_key->pub, salt_key->pub_len, &pub) < 0 || pub.type != TPM2_ALG_ECC ||
-	    pub.curve != TPM2_ECC_NIST_P256)
-		return -EOPNOTSUPP;
-	int r = tpm2_ecdh_salt(pub.unique, pub.unique_len, pub.ecc_y, pub.ecc_y_len, salt, point);
-	if (r < 0)
-		return r;
-	r = tpm2_random(s->nonce_caller, sizeof(s->nonce_caller));
+	int r = encrypt_salt(salt_key, salt, secret, &secret_len);
+	if (r == 0)
+		r = tpm2_random(s->nonce_caller, sizeof(s->nonce_caller));
 	if (r < 0)
 		goto out;
 	tpm2_put_tpm2b(&w, s->nonce_caller, sizeof(s->nonce_caller));
-	tpm2_put_tpm2b(&w, point, sizeof(point));
+	tpm2_put_tpm2b(&w, secret, secret_len);
 	tpm2_put_u8(&w, type);
 	tpm2_put_u16(&w, TPM2_ALG_AES);
 	tpm2_put_u16(&w, 128);

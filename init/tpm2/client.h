@@ -46,7 +46,8 @@ int tpm2_load(struct tpm2 *t, const struct tpm2_object *parent, const uint8_t *p
 int tpm2_import(struct tpm2 *t, const struct tpm2_object *parent, const uint8_t *pub, size_t pub_len,
 		const uint8_t *dup, size_t dup_len, const uint8_t *seed, size_t seed_len, uint8_t *priv,
 		size_t *priv_len);
-/* A session salted with ECC key salt_key (its TPMT_PUBLIC in salt_key->pub), unbound. */
+/* An unbound session salted to salt_key (its TPMT_PUBLIC in salt_key->pub): by ECDH for an ECC P-256 key, by
+ * RSA-OAEP for an RSA key; -EOPNOTSUPP for any other. */
 int tpm2_start_session(struct tpm2 *t, uint8_t type, const struct tpm2_key *salt_key, struct tpm2_session *s);
 int tpm2_policy_pcr(struct tpm2 *t, struct tpm2_session *s, uint16_t bank, uint32_t mask);
 int tpm2_policy_auth_value(struct tpm2 *t, struct tpm2_session *s);

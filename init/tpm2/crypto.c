@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The TPM2 protocol's own functions (KDFa, KDFe, ECDH salting, names, PIN authValue) on nettle's primitives.
- * TPM 2.0 Library part 1, §11.4.10 (KDFa, KDFe) and §C.6.1 (ECDH). */
+/* The TPM2 protocol's own functions (KDFa, KDFe, ECDH and RSA-OAEP salting, names, PIN authValue) on nettle's
+ * primitives. TPM 2.0 Library part 1, §11.4.10 (KDFa, KDFe), §B.10.3 (RSA-OAEP) and §C.6.1 (ECDH). */
+#include <stdlib.h>
 #include <sys/random.h>
 
 #include <nettle/aes.h>
@@ -11,7 +12,6 @@
 #include <nettle/ecc.h>
 #include <nettle/hmac.h>
 #include <nettle/nettle-meta.h>
-#include <nettle/pbkdf2.h>
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
 
@@ -20,6 +20,8 @@
 
 /* systemd's PBKDF2_HMAC_SHA256_ITERATIONS for salted PINs (v253+) */
 #define PIN_PBKDF2_ITERATIONS 10000
+/* PC Client TPMs have 2048-bit RSA keys; a smaller salt key would be the weak link of the session */
+#define RSA_MIN_BYTES	      (2048 / 8)
 
 int tpm2_random(void *buf, size_t n)
 {
@@ -148,6 +150,105 @@ out:
 	return r;
 }
 
+/* out ^= MGF1-SHA256(seed) (PKCS #1 v2.2 §B.2.1) */
+static void mgf1_xor(uint8_t *out, size_t out_len, const uint8_t *seed, size_t seed_len)
+{
+	struct sha256_ctx h;
+	uint8_t counter[4], block[SHA256_DIGEST_SIZE];
+	for (uint32_t i = 0; out_len > 0; i++) {
+		size_t n = out_len < sizeof(block) ? out_len : sizeof(block);
+		sha256_init(&h);
+		sha256_update(&h, seed_len, seed);
+		sha256_update(&h, 4, tpm2_be32(counter, i));
+		sha256_digest(&h, sizeof(block), block);
+		for (size_t j = 0; j < n; j++)
+			out[j] ^= block[j];
+		out += n, out_len -= n;
+	}
+	explicit_bzero(&h, sizeof(h));
+	explicit_bzero(block, sizeof(block));
+}
+
+int tpm2_oaep_encode(const uint8_t *msg, size_t len, const char *label, const uint8_t seed[TPM2_SHA256_SIZE],
+		     uint8_t *em, size_t k)
+{
+	const size_t h = TPM2_SHA256_SIZE;
+	if (k < 2 * h + 2 || len > k - 2 * h - 2)
+		return -EINVAL;
+	/* EM = 0x00 ‖ maskedSeed ‖ maskedDB, DB = lHash ‖ 0x00… ‖ 0x01 ‖ M; no branch depends on M or seed */
+	uint8_t *s = em + 1, *db = em + 1 + h;
+	size_t db_len = k - 1 - h;
+	em[0] = 0;
+	memcpy(s, seed, h);
+	tpm2_hash(TPM2_ALG_SHA256, label, strlen(label) + 1, db); /* TPM labels count their NUL */
+	memset(db + h, 0, db_len - h - len - 1);
+	db[db_len - len - 1] = 0x01;
+	memcpy(db + db_len - len, msg, len);
+	mgf1_xor(db, db_len, s, h);
+	mgf1_xor(s, h, db, db_len);
+	return 0;
+}
+
+/* Big-endian bytes to and from GMP limbs (least significant first), in buffers this file wipes. */
+#define RSA_LIMBS (TPM2_RSA_MAX / sizeof(mp_limb_t))
+static void to_limbs(mp_limb_t *l, const uint8_t *b, size_t k)
+{
+	memset(l, 0, RSA_LIMBS * sizeof(*l));
+	for (size_t i = 0; i < k; i++)
+		l[i / sizeof(*l)] |= (mp_limb_t)b[k - 1 - i] << (8 * (i % sizeof(*l)));
+}
+
+static void from_limbs(uint8_t *b, const mp_limb_t *l, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		b[k - 1 - i] = (uint8_t)(l[i / sizeof(*l)] >> (8 * (i % sizeof(*l))));
+}
+
+/* out = em^e mod n, k bytes each, with GMP's mpn_sec_powm: its time and memory accesses do not depend on em, and
+ * its scratch space, which holds powers of em, is ours to wipe. */
+static int rsa_public(const uint8_t *em, const uint8_t *n, size_t k, uint32_t e, uint8_t *out)
+{
+	mp_limb_t m[RSA_LIMBS], mod[RSA_LIMBS], c[RSA_LIMBS], exp = e;
+	mp_size_t nl = (mp_size_t)((k + sizeof(mp_limb_t) - 1) / sizeof(mp_limb_t));
+	size_t scratch = (size_t)mpn_sec_powm_itch(nl, 32, nl) * sizeof(mp_limb_t);
+	mp_limb_t *tp = malloc(scratch);
+	if (!tp)
+		return -ENOMEM;
+	to_limbs(m, em, k);
+	to_limbs(mod, n, k);
+	mpn_sec_powm(c, m, nl, &exp, 32, mod, nl, tp);
+	from_limbs(out, c, k);
+	explicit_bzero(tp, scratch);
+	free(tp);
+	explicit_bzero(m, sizeof(m));
+	explicit_bzero(c, sizeof(c));
+	return 0;
+}
+
+int tpm2_rsa_salt(const uint8_t *n, size_t n_len, uint32_t e, uint8_t salt[TPM2_SHA256_SIZE], uint8_t *secret,
+		  size_t *secret_len)
+{
+	uint8_t seed[TPM2_SHA256_SIZE], em[TPM2_RSA_MAX];
+	if (e == 0)
+		e = 65537; /* the TPM's shorthand for the default exponent */
+	/* n[0] != 0: the modulus fills its k bytes, so EM (0x00 first) is below it */
+	if (n_len < RSA_MIN_BYTES || n_len > sizeof(em) || n_len > *secret_len || n[0] == 0 || !(n[n_len - 1] & 1) ||
+	    e < 3 || !(e & 1))
+		return -EOPNOTSUPP;
+	int r = tpm2_random(salt, TPM2_SHA256_SIZE);
+	if (r == 0)
+		r = tpm2_random(seed, sizeof(seed));
+	if (r == 0)
+		r = tpm2_oaep_encode(salt, TPM2_SHA256_SIZE, "SECRET", seed, em, n_len);
+	if (r == 0)
+		r = rsa_public(em, n, n_len, e, secret);
+	if (r == 0)
+		*secret_len = n_len;
+	explicit_bzero(seed, sizeof(seed));
+	explicit_bzero(em, sizeof(em));
+	return r;
+}
+
 static const struct {
 	uint16_t alg;
 	const struct nettle_hash *hash;
@@ -221,13 +322,41 @@ size_t tpm2_base64(char *dst, const uint8_t *src, size_t n)
 	return BASE64_ENCODE_RAW_LENGTH(n);
 }
 
+/* RFC 8018 §5.2 with HMAC-SHA256. nettle's pbkdf2_hmac_sha256 leaves its password-keyed HMAC state on the stack;
+ * this one wipes it. The keyed state is set once: hmac_sha256_digest returns to it after each digest. */
+void tpm2_pbkdf2_sha256(const uint8_t *pw, size_t pw_len, const uint8_t *salt, size_t salt_len, unsigned iterations,
+			uint8_t *dk, size_t dk_len)
+{
+	struct hmac_sha256_ctx h;
+	uint8_t counter[4], u[SHA256_DIGEST_SIZE], t[SHA256_DIGEST_SIZE];
+	hmac_sha256_set_key(&h, pw_len, pw);
+	for (uint32_t block = 1; dk_len > 0; block++) {
+		size_t n = dk_len < sizeof(t) ? dk_len : sizeof(t);
+		hmac_sha256_update(&h, salt_len, salt);
+		hmac_sha256_update(&h, 4, tpm2_be32(counter, block));
+		hmac_sha256_digest(&h, sizeof(u), u);
+		memcpy(t, u, sizeof(t));
+		for (unsigned i = 1; i < iterations; i++) {
+			hmac_sha256_update(&h, sizeof(u), u);
+			hmac_sha256_digest(&h, sizeof(u), u);
+			for (size_t j = 0; j < sizeof(t); j++)
+				t[j] ^= u[j];
+		}
+		memcpy(dk, t, n);
+		dk += n, dk_len -= n;
+	}
+	explicit_bzero(&h, sizeof(h));
+	explicit_bzero(u, sizeof(u));
+	explicit_bzero(t, sizeof(t));
+}
+
 size_t tpm2_pin_auth(const char *pin, size_t pin_len, const uint8_t *salt, size_t salt_len, uint8_t auth[32])
 {
 	uint8_t dk[32];
 	char salted[BASE64_ENCODE_RAW_LENGTH(sizeof(dk)) + 1];
 	if (salt_len) {
-		pbkdf2_hmac_sha256(pin_len, (const uint8_t *)pin, PIN_PBKDF2_ITERATIONS, salt_len, salt, sizeof(dk),
-				   dk);
+		tpm2_pbkdf2_sha256((const uint8_t *)pin, pin_len, salt, salt_len, PIN_PBKDF2_ITERATIONS, dk,
+				   sizeof(dk));
 		size_t n = tpm2_base64(salted, dk, sizeof(dk));
 		tpm2_hash(TPM2_ALG_SHA256, salted, n, auth);
 		explicit_bzero(dk, sizeof(dk));

@@ -149,31 +149,6 @@ static int parent_key(struct tpm2 *t, struct handles *hs, const struct tpm2_toke
 	return 0;
 }
 
-/* The sessions are salted with an ECC key: the parent when it is ECC. nettle 3.8 has no RSA-OAEP, so for an
- * RSA parent (tpm2-primary-alg rsa, or an RSA SRK) a transient ECC primary from the same legacy template
- * salts them instead: any decrypt key of this TPM may serve as salt key. */
-static int salt_key(struct tpm2 *t, struct handles *hs, const struct tpm2_key *parent, struct tpm2_key *own,
-		    const struct tpm2_key **salt, char *why, size_t size)
-{
-	struct tpm2_public pub;
-	if (tpm2_parse_public(parent->pub, parent->pub_len, &pub) == 0 && pub.type == TPM2_ALG_ECC &&
-	    pub.curve == TPM2_ECC_NIST_P256) {
-		*salt = parent;
-		return 0;
-	}
-	int r = tpm2_create_primary(t, TPM2_ALG_ECC, own);
-	if (r != 0) {
-		tpm_error(t, r, why, size);
-		return fail(
-			r < 0 ? r : -EOPNOTSUPP, why, size,
-			"cannot create an ECC key to salt the sessions (%s): earlyroot needs ECC P-256 for RSA parents",
-			why);
-	}
-	track(hs, own->obj.handle);
-	*salt = own;
-	return 0;
-}
-
 static int load_sealed(struct tpm2 *t, struct handles *hs, const struct tpm2_token *tok,
 		       const struct tpm2_object *parent, struct tpm2_object *item, char *why, size_t size)
 {
@@ -275,8 +250,7 @@ out:
 struct attempt {
 	struct handles hs;
 	struct tpm2_session hmac, policy;
-	struct tpm2_key parent, own;
-	const struct tpm2_key *salt;
+	struct tpm2_key parent;
 	struct tpm2_object item;
 	struct tpm2_rsa_key key; /* the signed policy's key, when the token has one */
 	uint32_t exponent;
@@ -288,6 +262,22 @@ static void attempt_done(struct attempt *a)
 	flush_all(&a->hs);
 	tpm2_session_wipe(&a->hmac);
 	tpm2_session_wipe(&a->policy);
+}
+
+/* A session salted to the parent itself, the key whose name was checked against tpm2_srk or the legacy primary
+ * made from systemd's template: no other key enters the path. */
+static int start_session(struct tpm2 *t, struct handles *hs, uint8_t type, const struct tpm2_key *parent,
+			 struct tpm2_session *s, char *why, size_t size)
+{
+	int r = tpm2_start_session(t, type, parent, s);
+	if (r == -EOPNOTSUPP)
+		return fail(r, why, size,
+			    "its parent key is neither ECC P-256 nor RSA of at least 2048 bits with SHA-256 names, the "
+			    "keys earlyroot salts sessions to");
+	if (r != 0)
+		return tpm_error(t, r, why, size);
+	track(hs, s->handle);
+	return 0;
 }
 
 /* The token's policy key, the parent, the sealed object and the two sessions, then the PCR bank. */
@@ -303,22 +293,13 @@ static int prepare(struct tpm2 *t, const struct tpm2_token *tok, struct attempt 
 		a->exponent = a->key.e;
 	}
 	if ((r = parent_key(t, &a->hs, tok, &a->parent, why, size)) < 0 ||
-	    (r = salt_key(t, &a->hs, &a->parent, &a->own, &a->salt, why, size)) < 0 ||
-	    (r = load_sealed(t, &a->hs, tok, &a->parent.obj, &a->item, why, size)) < 0)
+	    (r = load_sealed(t, &a->hs, tok, &a->parent.obj, &a->item, why, size)) < 0 ||
+	    (r = start_session(t, &a->hs, TPM2_SE_HMAC, &a->parent, &a->hmac, why, size)) < 0 ||
+	    (r = start_session(t, &a->hs, TPM2_SE_POLICY, &a->parent, &a->policy, why, size)) < 0)
 		return r;
-	r = tpm2_start_session(t, TPM2_SE_HMAC, a->salt, &a->hmac);
-	if (r != 0)
-		return tpm_error(t, r, why, size);
-	track(&a->hs, a->hmac.handle);
-	r = tpm2_start_session(t, TPM2_SE_POLICY, a->salt, &a->policy);
-	if (r != 0)
-		return tpm_error(t, r, why, size);
-	track(&a->hs, a->policy.handle);
-	/* the keys are no longer needed: free their slots for LoadExternal */
+	/* a transient parent is no longer needed: free its slot for LoadExternal */
 	if (a->parent.obj.handle >> 24 == 0x80)
 		release(&a->hs, a->parent.obj.handle);
-	if (a->salt == &a->own)
-		release(&a->hs, a->own.obj.handle);
 
 	a->bank = tok->pcr_bank;
 	uint32_t all = tok->pcr_mask | tok->pubkey_pcr_mask;

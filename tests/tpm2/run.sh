@@ -147,6 +147,7 @@ unlock() { # unlock IMAGE WANT [client options]: WANT is the result, 0 or -errno
 	local img=$1 want=$2 got
 	shift 2
 	cases=$((cases + 1))
+	rm -f "$cmdlog"
 	"$client" "$port" unlock "$tmp/$img.img" "$@" >"$tmp/out" 2>&1 || true
 	got=$(sed -n 's/^result: //p' "$tmp/out")
 	[ "$got" = "$want" ] || fail "result ${got:-none}, expected $want; output: $(cat "$tmp/out")"
@@ -155,6 +156,30 @@ unlock() { # unlock IMAGE WANT [client options]: WANT is the result, 0 or -errno
 
 says() {
 	grep -qF -- "$1" "$tmp/out" || fail "expected \"$1\" in the output: $(cat "$tmp/out")"
+}
+
+# The command log of the last unlock (tpm2-swtpm-client --log): what an observer on the bus saw.
+cmdlog=$tmp/commands.log
+salted_only_to() { # salted_only_to HANDLE: every session is salted to HANDLE, and Unseal ran
+	local bad
+	grep -q '^StartAuthSession ' "$cmdlog" || fail "no StartAuthSession in the command log: $(cat "$cmdlog")"
+	grep -q '^Unseal ' "$cmdlog" || fail "no Unseal in the command log: $(cat "$cmdlog")"
+	bad=$(grep '^StartAuthSession ' "$cmdlog" | grep -v " tpmKey=$1\$" || true)
+	[ -z "$bad" ] || fail "sessions salted to another key than $1: ${bad//$'\n'/; }"
+}
+salted_to_srk() { # no key made in the TPM at all: the sessions are salted to the verified SRK
+	if grep -q '^CreatePrimary ' "$cmdlog"; then
+		fail "CreatePrimary on the SRK path: $(grep '^CreatePrimary ' "$cmdlog")"
+	fi
+	salted_only_to 0x81000001
+}
+salted_to_primary() { # one CreatePrimary (systemd's legacy primary), and the sessions salted to it
+	local made
+	made=$(sed -n 's/^CreatePrimary .* handle=\(0x[0-9a-f]*\)$/\1/p' "$cmdlog")
+	if [ "$(grep -c '^CreatePrimary ' "$cmdlog")" != 1 ] || [ -z "$made" ]; then
+		fail "expected one CreatePrimary in the command log: $(grep '^CreatePrimary ' "$cmdlog" || true)"
+	fi
+	salted_only_to "$made"
 }
 
 pcr() { # pcr BANK:N: its value in hex
@@ -321,8 +346,9 @@ tc="legacy RSA primary (tpm2-primary-alg rsa; made with tpm2-tools: 252 picks EC
 new_image rsa
 tpm2_createpolicy -Q --policy-pcr -l sha256:7 -L "$tmp/rsa.policy"
 seal_token rsa rsa "$tmp/rsa.policy" '"tpm2-pcrs":[7],"tpm2-pcr-bank":"sha256"'
-unlock rsa 0
+unlock rsa 0 --log="$cmdlog"
 says "unlocked with TPM2 token 0 (keyslot 1)"
+salted_to_primary
 
 tc="unsupported and malformed tokens are skipped, the next one works"
 new_image skip
@@ -348,7 +374,8 @@ new_image s257
 enroll257 s257 --tpm2-device="swtpm:host=127.0.0.1,port=$port" --tpm2-pcrs=7
 token_json s257 0 >"$tmp/s257.json"
 grep -q '"tpm2_srk":' "$tmp/s257.json" || fail "no tpm2_srk in the 257 token: $(cat "$tmp/s257.json")"
-unlock s257 0
+unlock s257 0 --log="$cmdlog"
+salted_to_srk
 
 tc="257 PIN (tpm2_salt), wrong then right"
 new_image pin257
@@ -376,6 +403,43 @@ tpm2_evictcontrol -Q -C o -c "$tmp/other.ctx" 0x81000001
 tpm2_flushcontext -t >/dev/null 2>&1 || true
 unlock s257 "$ENOKEY"
 says "is not the SRK this token was sealed under"
+
+# --- an RSA SRK at 0x81000001 provisioned first, as Windows does; systemd ≥ 254 reuses it ---------
+tc="RSA SRK provisioned before enrollment"
+tpm2_evictcontrol -Q -C o -c 0x81000001
+tpm2_createprimary -Q -C o -g sha256 -G rsa2048:null:aes128cfb \
+	-a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda' -c "$tmp/rsasrk.ctx"
+tpm2_evictcontrol -Q -C o -c "$tmp/rsasrk.ctx" 0x81000001
+tpm2_flushcontext -t >/dev/null 2>&1 || true
+tpm2_readpublic -Q -c 0x81000001 -o "$tmp/rsasrk.pub"
+[ "$(od -An -tx1 -j 2 -N 2 "$tmp/rsasrk.pub" | tr -d ' ')" = 0001 ] || die "the key at 0x81000001 is not RSA"
+
+tc="252 --tpm2-pcrs=7 on a TPM with an RSA SRK (252 makes its legacy ECC primary)"
+new_image rsasrk252
+enroll252 rsasrk252 --tpm2-pcrs=7
+unlock rsasrk252 0 --log="$cmdlog"
+says "unlocked with TPM2 token 0 (keyslot 1)"
+salted_to_primary
+
+tc="257 --tpm2-pcrs=7 sealed under the RSA SRK: sessions salted to it by RSA-OAEP"
+new_image rsasrk257
+enroll257 rsasrk257 --tpm2-device="swtpm:host=127.0.0.1,port=$port" --tpm2-pcrs=7
+# tpm2_srk: handle (4) ‖ TPM2B_NAME (2 + 34) ‖ u32 type ‖ TPM2B_PUBLIC, whose TPMT_PUBLIC starts with its type
+token_json rsasrk257 0 | sed -n 's/.*"tpm2_srk":"\([^"]*\)".*/\1/p' | base64 -d >"$tmp/rsasrk.srk"
+[ "$(od -An -tx1 -j 46 -N 2 "$tmp/rsasrk.srk" | tr -d ' ')" = 0001 ] || fail "the 257 token's tpm2_srk is not the RSA SRK"
+cmp -s <(tail -c +45 "$tmp/rsasrk.srk") "$tmp/rsasrk.pub" || fail "the 257 token's tpm2_srk is not the key at 0x81000001"
+unlock rsasrk257 0 --log="$cmdlog"
+says "unlocked with TPM2 token 0 (keyslot 1)"
+salted_to_srk
+echo "tpm2/run.sh: commands sent for the 257 token on the RSA SRK:"
+sed 's/^/  /' "$cmdlog"
+
+tc="257 PIN (tpm2_salt) under the RSA SRK, wrong then right"
+new_image rsasrkpin
+NEWPIN=2468 enroll257 rsasrkpin --tpm2-device="swtpm:host=127.0.0.1,port=$port" --tpm2-pcrs=7 --tpm2-with-pin=yes
+unlock rsasrkpin 0 --pins=8642,2468 --log="$cmdlog"
+says "wrong TPM2 PIN (try 1 of 3)"
+salted_to_srk
 
 echo "tpm2/run.sh: $cases cases, $failures failures"
 [ "$failures" = 0 ]

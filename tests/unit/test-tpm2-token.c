@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The pure parts of the TPM2 client: token JSON (real systemd 252 and 257 tokens), blobs, SRK
- * serialisations, the signed-policy key and signature file, TPM responses, and the protocol's KDFs. */
+ * serialisations, the signed-policy key and signature file, TPM responses, and the protocol's cryptography: KDFs,
+ * PBKDF2, ECDH and RSA-OAEP salting. */
 #include <nettle/bignum.h>
 #include <nettle/ecc-curve.h>
 #include <nettle/ecc.h>
+#include <nettle/knuth-lfib.h>
+#include <nettle/rsa.h>
+#include <nettle/sha2.h>
 
 #include "earlyroot.h"
 #include "test.h"
@@ -228,8 +232,11 @@ static void test_forms(void)
 	CHECK(why && strstr(why, "pcrlock"));
 	CHECK(parse_edited(tok252_pcr7, "\"sha256\"", "\"sm3_256\"") == -EOPNOTSUPP);
 	CHECK(parse_edited(tok252_pcr7, "\"ecc\"", "\"ed25519\"") == -EOPNOTSUPP);
+}
 
-	/* malformed */
+/* Malformed tokens are refused with a reason, every truncation too. */
+static void test_malformed(void)
+{
 	static const char *const bad[][2] = {
 		{"\"systemd-tpm2\"", "\"systemd-fido2\""},
 		{"[\"1\"]", "[]"},
@@ -268,8 +275,11 @@ static void test_forms(void)
 	/* every truncation fails cleanly */
 	for (size_t n = 0; n + 1 < sizeof(tok257_pin); n++)
 		CHECK(tpm2_token_parse(tok257_pin, n, &tok, &why) == -EINVAL);
+}
 
-	/* 257 shards: two only come with pcrlock */
+/* 257's arrays of shards: two only come with pcrlock */
+static void test_shards(void)
+{
 	char two[8192];
 	snprintf(two, sizeof(two),
 		 "{\"type\":\"systemd-tpm2\",\"keyslots\":[\"0\"],\"tpm2-blob\":[\"AAEAAAEA\",\"AAEAAAEA\"],\"tpm2-"
@@ -434,6 +444,16 @@ static void test_crypto(void)
 	CHECK(parse(tok257_pin) == 0);
 	CHECK(tpm2_pin_auth("13579", 5, tok.salt, tok.salt_len, auth) == 32);
 	CHECK(eq_hex(auth, 32, "63ab8575b30baff4a1f0f4ab4760e2a41461a6edd846818bc1323f0989c345fd"));
+	/* PBKDF2-HMAC-SHA256: RFC 7914 §11 (two blocks), and values from Python's hashlib.pbkdf2_hmac */
+	uint8_t dk[64];
+	tpm2_pbkdf2_sha256((const uint8_t *)"passwd", 6, (const uint8_t *)"salt", 4, 1, dk, 64);
+	CHECK(eq_hex(dk, 64,
+		     "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+		     "49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783"));
+	tpm2_pbkdf2_sha256((const uint8_t *)"password", 8, (const uint8_t *)"salt", 4, 4096, dk, 32);
+	CHECK(eq_hex(dk, 32, "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a"));
+	tpm2_pbkdf2_sha256((const uint8_t *)"13579", 5, (const uint8_t *)"x", 1, 10000, dk, 40);
+	CHECK(eq_hex(dk, 40, "bb35a4598a0bb243d09ebd8c01f130d9f4211cbf91b549cd3f42616a173e30bae96256ed61cb5a81"));
 	static const uint8_t trailing[4] = {1, 0, 2, 0};
 	CHECK(tpm2_trim(trailing, 4) == 3 && tpm2_trim(trailing + 3, 1) == 0);
 
@@ -490,15 +510,94 @@ static void test_ecdh(void)
 	mpz_clear(x), mpz_clear(y), mpz_clear(k);
 }
 
+/* out ^= MGF1-SHA256(seed), written again here so that the test decodes with code of its own */
+static void test_mgf1(uint8_t *out, size_t n, const uint8_t *seed, size_t seed_len)
+{
+	uint8_t c[4], block[32];
+	for (uint32_t i = 0; i * 32 < n; i++) {
+		struct sha256_ctx h;
+		sha256_init(&h);
+		sha256_update(&h, seed_len, seed);
+		sha256_update(&h, 4, tpm2_be32(c, i));
+		sha256_digest(&h, 32, block);
+		for (size_t j = 0; j < 32 && i * 32 + j < n; j++)
+			out[i * 32 + j] ^= block[j];
+	}
+}
+
+/* RFC 8017 §7.1.2 step 3: the message of a valid EME-OAEP block with label "SECRET\0", or -1 */
+static int oaep_decode(uint8_t *em, size_t k, uint8_t *msg)
+{
+	uint8_t lhash[32];
+	uint8_t *seed = em + 1, *db = em + 33;
+	size_t db_len = k - 33, i = 32;
+	test_mgf1(seed, 32, db, db_len);
+	test_mgf1(db, db_len, seed, 32);
+	tpm2_hash(TPM2_ALG_SHA256, "SECRET", 7, lhash);
+	if (em[0] != 0 || memcmp(db, lhash, 32) != 0)
+		return -1;
+	while (i < db_len && db[i] == 0)
+		i++;
+	if (i == db_len || db[i] != 1)
+		return -1;
+	memcpy(msg, db + i + 1, db_len - i - 1);
+	return (int)(db_len - i - 1);
+}
+
+/* RSA-OAEP salting as the TPM sees it: it decrypts with its private key and decodes the salt back. */
+static void test_rsa_oaep(void)
+{
+	struct rsa_public_key pub;
+	struct rsa_private_key key;
+	struct knuth_lfib_ctx lfib;
+	uint8_t n[256], seed[32], msg[32], em[256], secret[TPM2_RSA_MAX], salt[32], got[256];
+	size_t len = sizeof(secret);
+	mpz_t m;
+
+	/* EME-OAEP with a fixed seed; SHA-256 of the block from an independent implementation (Python's hashlib) */
+	for (int i = 0; i < 32; i++)
+		seed[i] = (uint8_t)i, msg[i] = (uint8_t)(0x40 + i);
+	CHECK(tpm2_oaep_encode(msg, 32, "SECRET", seed, em, 256) == 0);
+	uint8_t digest[32];
+	tpm2_hash(TPM2_ALG_SHA256, em, 256, digest);
+	CHECK(eq_hex(digest, 32, "bd591784030aa8f5506bd39344e66db160753f9cd3daac014653f87a53bf679e"));
+	CHECK(oaep_decode(em, 256, got) == 32 && memcmp(got, msg, 32) == 0);
+	CHECK(tpm2_oaep_encode(msg, 32, "SECRET", seed, em, 2 * 32 + 33) == -EINVAL);
+
+	rsa_public_key_init(&pub), rsa_private_key_init(&key), mpz_init(m);
+	knuth_lfib_init(&lfib, 4711);
+	mpz_set_ui(pub.e, 65537);
+	CHECK(rsa_generate_keypair(&pub, &key, &lfib, (nettle_random_func *)knuth_lfib_random, NULL, NULL, 2048, 0));
+	nettle_mpz_get_str_256(sizeof(n), n, pub.n);
+	CHECK(tpm2_rsa_salt(n, sizeof(n), 0, salt, secret, &len) == 0 && len == 256);
+	nettle_mpz_set_str_256_u(m, len, secret);
+	mpz_powm(m, m, key.d, pub.n);
+	nettle_mpz_get_str_256(sizeof(em), em, m);
+	CHECK(oaep_decode(em, sizeof(em), got) == 32 && memcmp(got, salt, 32) == 0);
+
+	len = sizeof(secret);
+	CHECK(tpm2_rsa_salt(n, sizeof(n), 65537, salt, secret, &len) == 0);
+	CHECK(tpm2_rsa_salt(n, sizeof(n), 4, salt, secret, &len) == -EOPNOTSUPP); /* even exponent */
+	CHECK(tpm2_rsa_salt(n, sizeof(n), 1, salt, secret, &len) == -EOPNOTSUPP); /* identity */
+	CHECK(tpm2_rsa_salt(n + 128, 128, 0, salt, secret, &len) == -EOPNOTSUPP); /* 1024 bits */
+	len = 100;
+	CHECK(tpm2_rsa_salt(n, sizeof(n), 0, salt, secret, &len) == -EOPNOTSUPP); /* no room */
+
+	rsa_public_key_clear(&pub), rsa_private_key_clear(&key), mpz_clear(m);
+}
+
 int main(void)
 {
 	test_real_tokens();
 	test_srk();
 	test_forms();
+	test_malformed();
+	test_shards();
 	test_pem_and_signature();
 	test_responses();
 	test_templates();
 	test_crypto();
 	test_ecdh();
+	test_rsa_oaep();
 	TEST_DONE();
 }
