@@ -17,6 +17,13 @@
 #define SPEC_MAX  256
 #define GUID_LEN  36
 
+/* systemd.image_policy= texts are a few rules of a few flags each */
+#define POLICY_MAX 1024
+struct policy_option {
+	char text[POLICY_MAX];
+	bool given;
+};
+
 enum emergency_action { EMERGENCY_HALT, EMERGENCY_REBOOT, EMERGENCY_POWEROFF };
 enum ro_mode { RO_DEFAULT, RO_FORCE, RW_FORCE };
 
@@ -34,10 +41,12 @@ struct config {
 	int quiet;    /* a flag: 0 or 1 */
 	int loglevel; /* kmsg lines above this level are not written */
 	unsigned timeout_sec;
-	bool luks;		     /* rd.luks=0 leaves LUKS volumes locked */
-	char luks_options[SPEC_MAX]; /* rd.luks.options= */
-	char luks_name[SPEC_MAX];    /* rd.luks.name=UUID=NAME */
-	char luks_uuid[SPEC_MAX];    /* rd.luks.uuid=UUID */
+	bool luks;					    /* rd.luks=0 leaves LUKS volumes locked */
+	char luks_options[SPEC_MAX];			    /* rd.luks.options= */
+	char luks_name[SPEC_MAX];			    /* rd.luks.name=UUID=NAME */
+	char luks_uuid[SPEC_MAX];			    /* rd.luks.uuid=UUID */
+	struct policy_option image_policy, rd_image_policy; /* the rd. one wins */
+	bool image_policy_bad;				    /* one was given but could not be taken: the boot stops */
 };
 
 struct luks_opts {
@@ -157,6 +166,52 @@ struct fsinfo {
 	char type[32], uuid[64], label[256];
 };
 int probe_fs(const char *node, struct fsinfo *fi);
+
+/* policy.c: systemd's image policy for root and /usr, checked after discovery, before unlock */
+enum policy_designator {
+	POLICY_ROOT,
+	POLICY_USR,
+	POLICY_HOME,
+	POLICY_SRV,
+	POLICY_ESP,
+	POLICY_XBOOTLDR,
+	POLICY_SWAP,
+	POLICY_ROOT_VERITY,
+	POLICY_ROOT_VERITY_SIG,
+	POLICY_USR_VERITY,
+	POLICY_USR_VERITY_SIG,
+	POLICY_TMP,
+	POLICY_VAR,
+	POLICY_DESIGNATORS
+};
+enum {
+	PF_UNPROTECTED = 1 << 0,
+	PF_VERITY = 1 << 1,
+	PF_SIGNED = 1 << 2,
+	PF_ENCRYPTED = 1 << 3,
+	PF_UNUSED = 1 << 4,
+	PF_ABSENT = 1 << 5,
+	PF_USE_MASK = (1 << 6) - 1,
+	PF_READ_ONLY_ON = 1 << 6,
+	PF_READ_ONLY_OFF = 1 << 7,
+	PF_GROWFS_ON = 1 << 8,
+	PF_GROWFS_OFF = 1 << 9,
+};
+struct image_policy {
+	bool given;   /* false: the default */
+	unsigned set; /* designators with a rule of their own */
+	unsigned flags[POLICY_DESIGNATORS];
+	unsigned dflt; /* for the others */
+};
+/* Pure: parses systemd's syntax; -EINVAL with *why set for one line. */
+int image_policy_parse(const char *s, struct image_policy *p, const char **why);
+/* The flags for d, normalised as systemd does; root_encrypted matters for the default policy. */
+unsigned image_policy_get(const struct image_policy *p, enum policy_designator d, bool root_encrypted);
+enum policy_verdict { POLICY_OK, POLICY_UNUSED, POLICY_REFUSED };
+enum policy_verdict image_policy_check(unsigned flags, const struct volume *v);
+/* "encrypted+verity+absent": the use flags and a restricting read-only flag */
+int image_policy_text(unsigned flags, char *buf, size_t size);
+int stage_policy(struct ctx *c);
 
 /* stages, in boot order (main.c); those that return 0 or -errno stop the boot on failure, after logging */
 int stage_early(struct ctx *c);

@@ -165,6 +165,20 @@ static const char *set_emergency(struct config *cfg, const struct option *o, con
 	return "expected halt, reboot or poweroff";
 }
 
+/* A security setting: a value that cannot be taken stops the boot later (stage_policy), it never falls
+ * back to the default. */
+static const char *set_policy(struct config *cfg, const struct option *o, const char *value)
+{
+	struct policy_option *p = (struct policy_option *)((char *)cfg + o->off);
+	struct image_policy parsed;
+	const char *why = set_string(p->text, sizeof(p->text), value && *value ? value : "-");
+	if (!why)
+		image_policy_parse(p->text, &parsed, &why);
+	p->given = true;
+	cfg->image_policy_bad |= why != NULL;
+	return why;
+}
+
 /* rd.luks.name=UUID=NAME */
 static const char *set_luks_name(struct config *cfg, const struct option *o, const char *value)
 {
@@ -198,6 +212,8 @@ static const struct option options[] = {
 	{"rd.luks.options", set_text, F(luks_options), 0},
 	{"rd.luks.name", set_luks_name, F(luks_name), 0},
 	{"rd.luks.uuid", set_text, F(luks_uuid), 0},
+	{"systemd.image_policy", set_policy, F(image_policy), 0},
+	{"rd.systemd.image_policy", set_policy, F(rd_image_policy), 0},
 };
 #undef F
 
@@ -243,9 +259,12 @@ void cmdline_parse(struct config *cfg, const char *line, cmdline_report_fn repor
 			if (strcmp(word, options[i].name) != 0)
 				continue;
 			const char *why = truncated ? "value too long" : options[i].set(cfg, &options[i], value);
+			cfg->image_policy_bad |= why && options[i].set == set_policy;
 			if (why && report) {
-				snprintf(msg, sizeof(msg), "ignoring %s%s%s: %s; keeping the default", word,
-					 value ? "=" : "", value ? value : "", why);
+				snprintf(msg, sizeof(msg), "%s %s%s%s: %s%s",
+					 options[i].set == set_policy ? "cannot take" : "ignoring", word,
+					 value ? "=" : "", value ? value : "", why,
+					 options[i].set == set_policy ? "" : "; keeping the default");
 				report(userdata, msg);
 			}
 			break;

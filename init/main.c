@@ -19,7 +19,8 @@ int main(int argc, char **argv)
 	stage_cmdline(&c);
 	stage_modules(&c);
 	stage_enter_initrd(&c);
-	if (stage_discover(&c) < 0 || stage_unlock(&c) < 0 || stage_mount(&c) < 0 || stage_leave_initrd(&c) < 0)
+	if (stage_discover(&c) < 0 || stage_policy(&c) < 0 || stage_unlock(&c) < 0 || stage_mount(&c) < 0 ||
+	    stage_leave_initrd(&c) < 0)
 		emergency(&c);
 	stage_switch(&c);
 	emergency(&c); /* stage_switch returns only on failure */
