@@ -72,6 +72,7 @@ struct disk {
 	char node[64];
 	char pttype[8]; /* "gpt", "dos", "" */
 	uint64_t size;
+	bool removable; /* removable media, or behind USB: never a DPS candidate without the boot disk hint */
 	int nparts;
 	struct part parts[MAX_PARTS];
 };
@@ -79,7 +80,8 @@ struct disk {
 struct dps_result {
 	struct part *root, *usr;
 	struct disk *root_disk;
-	const char *error; /* set when no root was chosen */
+	char error[320]; /* why no root was chosen; "" when one was */
+	bool final;	 /* and waiting for more disks cannot mend it */
 };
 
 enum volume_id { VOLUME_ROOT, VOLUME_USR, VOLUME_MAX };

@@ -16,6 +16,10 @@
 /* the kernel's limit on block device names */
 #define DISK_NAME_LEN 32
 
+/* Discovery takes a root only once no uevent came for this long: a disk that is still being probed
+ * (another root, a clone of the boot disk) must not lose the race to the first one seen. */
+#define SETTLE_MS 100
+
 #define EFIVARS		    "/sys/firmware/efi/efivars"
 #define LOADER_PARTUUID_VAR EFIVARS "/LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 
@@ -71,6 +75,17 @@ static void name_partitions(const char *disk, struct disk *d)
 	closedir(dir);
 }
 
+/* Removable media (the kernel's flag), or a disk whose device path runs through a USB port. */
+static bool removable(const char *disk)
+{
+	char path[PATH_MAX], flag[8], real[PATH_MAX];
+	snprintf(path, sizeof(path), "/sys/class/block/%s/removable", disk);
+	if (read_text(path, flag, sizeof(flag)) == 0 && strcmp(flag, "1") == 0)
+		return true;
+	snprintf(path, sizeof(path), "/sys/class/block/%s", disk);
+	return realpath(path, real) && strstr(real, "/usb");
+}
+
 static void scan_disks(struct ctx *c)
 {
 	char path[PATH_MAX], buf[32];
@@ -92,6 +107,7 @@ static void scan_disks(struct ctx *c)
 		if (probe_disk(path, d) < 0)
 			continue;
 		name_partitions(e->d_name, d);
+		d->removable = removable(e->d_name);
 		c->ndisks++;
 	}
 	closedir(dir);
@@ -224,7 +240,7 @@ static void volume_found(struct ctx *c, struct volume *v, const char *node, cons
 enum { PENDING, FOUND, FAILED };
 
 /* One look at the devices present now. */
-static int try_resolve(struct ctx *c, bool dps, const char **why)
+static int try_resolve(struct ctx *c, bool dps, char *why, size_t size)
 {
 	struct volume *root = &c->vol[VOLUME_ROOT], *usr = &c->vol[VOLUME_USR];
 	const struct part *rp = NULL, *up = NULL;
@@ -232,9 +248,9 @@ static int try_resolve(struct ctx *c, bool dps, const char **why)
 	scan_disks(c);
 	if (dps) {
 		struct dps_result res = dps_select(c->disks, c->ndisks, c->boot_partuuid);
-		*why = res.error;
+		snprintf(why, size, "%s", res.error);
 		if (!res.root)
-			return res.error && strstr(res.error, "several disks") ? FAILED : PENDING;
+			return res.final ? FAILED : PENDING;
 		rp = res.root;
 		snprintf(rnode, sizeof(rnode), "%s", rp->node);
 		if (res.usr && !usr->spec[0]) {
@@ -242,11 +258,11 @@ static int try_resolve(struct ctx *c, bool dps, const char **why)
 			snprintf(unode, sizeof(unode), "%s", up->node);
 		}
 	} else if (!resolve_spec(c, root->spec, rnode, sizeof(rnode), &rp)) {
-		*why = "no device matches root=";
+		snprintf(why, size, "no device matches root=");
 		return PENDING;
 	}
 	if (usr->spec[0] && !resolve_spec(c, usr->spec, unode, sizeof(unode), &up)) {
-		*why = "no device matches mount.usr=";
+		snprintf(why, size, "no device matches mount.usr=");
 		return PENDING;
 	}
 	volume_found(c, root, rnode, rp);
@@ -254,9 +270,51 @@ static int try_resolve(struct ctx *c, bool dps, const char **why)
 		volume_found(c, usr, unode, up);
 	return FOUND;
 }
+/* Says once which disks DPS passed over for being removable or behind USB. */
+static void log_ignored(const struct ctx *c)
+{
+	char names[256] = "";
+	for (int k = 0, n = 0; k < c->ndisks; k++)
+		if (c->disks[k].removable)
+			n += snprintf(names + n, sizeof(names) - (size_t)n, "%s%s", n ? ", " : "", c->disks[k].node);
+	if (names[0])
+		log_info(c,
+			 "DPS ignored %s: removable or behind USB, and there is no LoaderDevicePartUUID (root= "
+			 "boots from such a disk)",
+			 names);
+}
+
+/* Waits for devices until the root is found and no uevent came for SETTLE_MS, or the timeout. */
+static int wait_for_root(struct ctx *c, bool dps, char *why, size_t size)
+{
+	uint64_t deadline = c->cfg.timeout_sec ? now_ms() + 1000ULL * c->cfg.timeout_sec : UINT64_MAX;
+	uint64_t last_event = now_ms();
+	for (;;) {
+		/* take in everything already announced so one pass sees all disks present */
+		for (int u; c->uevent_fd >= 0 && (u = uevent_wait(c->uevent_fd, 0, modules_uevent, c)) > 0;) {
+			last_event = now_ms();
+			if (u == UEVENT_LOST)
+				modules_coldplug(c); /* events were dropped: coldplug again */
+		}
+		int st = try_resolve(c, dps, why, size);
+		uint64_t now = now_ms();
+		bool settled = now >= last_event + SETTLE_MS || c->uevent_fd < 0;
+		if (st == FAILED || (st == FOUND && settled))
+			return st == FOUND ? 0 : -ENODEV;
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (c->uevent_fd < 0)
+			return -EIO;
+		uint64_t until = st == FOUND ? last_event + SETTLE_MS : deadline;
+		int timeout = until == UINT64_MAX ? -1 : (int)(until - now);
+		if (uevent_wait(c->uevent_fd, timeout, modules_uevent, c) == UEVENT_LOST)
+			modules_coldplug(c);
+	}
+}
+
 int stage_discover(struct ctx *c)
 {
-	const char *why = NULL;
+	char why[400] = "root not found", msg[512];
 	volumes_init(c);
 	bool dps = !c->vol[VOLUME_ROOT].spec[0];
 	if (dps && !c->cfg.gpt_auto) {
@@ -271,38 +329,18 @@ int stage_discover(struct ctx *c)
 	read_boot_partuuid(c);
 	if (dps)
 		log_info(c, "looking for the root partition by type (DPS) on %s",
-			 c->boot_partuuid[0] ? "the boot disk" : "all disks (no LoaderDevicePartUUID)");
-
-	uint64_t deadline = c->cfg.timeout_sec ? now_ms() + 1000ULL * c->cfg.timeout_sec : UINT64_MAX;
-	for (;;) {
-		/* take in everything already announced so one pass sees all disks present */
-		for (int u; c->uevent_fd >= 0 && (u = uevent_wait(c->uevent_fd, 0, modules_uevent, c)) > 0;)
-			if (u == UEVENT_LOST)
-				modules_coldplug(c); /* events were dropped: coldplug again */
-		int st = try_resolve(c, dps, &why);
-		if (st == FOUND)
-			break;
-		if (st == FAILED) {
-			emergency_report(c, why, NULL);
-			return -ENODEV;
-		}
-		uint64_t now = now_ms();
-		if (now >= deadline) {
-			char msg[512];
-			snprintf(msg, sizeof(msg),
-				 "%s (waited %u s; rd.systemd.default_device_timeout_sec= sets the time)",
-				 why ? why : "root not found", c->cfg.timeout_sec);
-			emergency_report(c, msg, NULL);
-			return -ETIMEDOUT;
-		}
-		if (c->uevent_fd < 0) {
-			emergency_report(c, "cannot wait for devices: no uevent socket", NULL);
-			return -ENODEV;
-		}
-		uint64_t left = deadline - now;
-		if (uevent_wait(c->uevent_fd, deadline == UINT64_MAX ? -1 : (int)left, modules_uevent, c) ==
-		    UEVENT_LOST)
-			modules_coldplug(c);
+			 c->boot_partuuid[0] ? "the boot disk" : "all fixed disks (no LoaderDevicePartUUID)");
+	int r = wait_for_root(c, dps, why, sizeof(why));
+	if (dps && !c->boot_partuuid[0])
+		log_ignored(c);
+	if (r == -ETIMEDOUT)
+		snprintf(msg, sizeof(msg), "%s (waited %u s; rd.systemd.default_device_timeout_sec= sets the time)",
+			 why, c->cfg.timeout_sec);
+	else
+		snprintf(msg, sizeof(msg), "%s", r == -EIO ? "cannot wait for devices: no uevent socket" : why);
+	if (r < 0) {
+		emergency_report(c, msg, NULL);
+		return r;
 	}
 	const struct volume *root = &c->vol[VOLUME_ROOT], *usr = &c->vol[VOLUME_USR];
 	log_info(c, "root is %s%s%s%s", root->device, usr->device[0] ? ", /usr is " : "", usr->device,

@@ -165,25 +165,60 @@ static void mark_others(struct disk *disks, int ndisks, const struct disk *boot)
 		}
 }
 
+/* With the boot disk hint: the one disk that carries the boot partition's PARTUUID. A second disk with it
+ * is a clone (a stick someone plugged in), and which one the firmware read is unknowable: an error. */
+static int find_boot_disk(struct disk *disks, int ndisks, const char *partuuid, struct dps_result *res,
+			  struct disk **boot)
+{
+	*boot = NULL;
+	for (int k = 0; k < ndisks; k++) {
+		if (!disk_has_partuuid(&disks[k], partuuid))
+			continue;
+		if (*boot) {
+			snprintf(res->error, sizeof(res->error),
+				 "the boot partition's PARTUUID %s (LoaderDevicePartUUID) is on two disks, %s and %s: "
+				 "one "
+				 "is a copy; remove the disk that is not this machine's",
+				 partuuid, (*boot)->node, disks[k].node);
+			res->final = true;
+			return -ENOTUNIQ;
+		}
+		*boot = &disks[k];
+	}
+	if (!*boot) {
+		snprintf(res->error, sizeof(res->error), "the boot disk (LoaderDevicePartUUID) was not found");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Without the hint, a root on removable media or behind USB is never taken: report the first. */
+static void ignored_root(struct disk *disks, int ndisks, struct dps_result *res)
+{
+	for (int k = 0; k < ndisks; k++) {
+		struct part *root = disks[k].removable ? pick(&disks[k], DPS_ROOT_NATIVE) : NULL;
+		if (!root)
+			continue;
+		root->rejected = "on a removable or USB disk, which never provides root without LoaderDevicePartUUID";
+		snprintf(res->error, sizeof(res->error),
+			 "no usable root-x86-64 partition on any fixed disk; the one on %s is ignored: it is removable "
+			 "or behind USB (pass root= to boot from it)",
+			 disks[k].node);
+		return;
+	}
+}
+
 struct dps_result dps_select(struct disk *disks, int ndisks, const char *boot_partuuid)
 {
 	struct dps_result res = {0};
 	struct disk *boot = NULL;
-
-	if (boot_partuuid && *boot_partuuid) {
-		for (int k = 0; k < ndisks && !boot; k++)
-			if (disk_has_partuuid(&disks[k], boot_partuuid))
-				boot = &disks[k];
-		if (!boot) {
-			res.error = "the boot disk (LoaderDevicePartUUID) was not found";
-			return res;
-		}
-	}
+	if (boot_partuuid && *boot_partuuid && find_boot_disk(disks, ndisks, boot_partuuid, &res, &boot) < 0)
+		return res;
 	mark_others(disks, ndisks, boot);
 
 	int found = 0;
 	for (int k = 0; k < ndisks; k++) {
-		if (boot && &disks[k] != boot)
+		if ((boot && &disks[k] != boot) || (!boot && disks[k].removable))
 			continue;
 		struct part *root = pick(&disks[k], DPS_ROOT_NATIVE);
 		if (!root)
@@ -196,16 +231,20 @@ struct dps_result dps_select(struct disk *disks, int ndisks, const char *boot_pa
 		}
 	}
 	if (found == 0) {
-		res.error = boot ? "no usable root-x86-64 partition on the boot disk"
-				 : "no usable root-x86-64 partition on any disk";
+		snprintf(res.error, sizeof(res.error), "no usable root-x86-64 partition on %s",
+			 boot ? "the boot disk" : "any disk");
+		if (!boot)
+			ignored_root(disks, ndisks, &res);
 		return res;
 	}
 	if (found > 1) {
 		res.root->rejected = "several disks hold a root partition";
 		res.root = NULL;
 		res.root_disk = NULL;
-		res.error = "root partitions on several disks and no boot-disk hint (LoaderDevicePartUUID); "
-			    "pass root= or keep one root partition";
+		snprintf(res.error, sizeof(res.error),
+			 "root partitions on several disks and no boot-disk hint (LoaderDevicePartUUID); pass root= "
+			 "or keep one root partition");
+		res.final = true;
 		return res;
 	}
 	res.usr = pick(res.root_disk, DPS_USR_NATIVE);

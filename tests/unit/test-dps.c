@@ -43,7 +43,7 @@ static void test_one_root(struct disk *d)
 	CHECK(r.root && strcmp(r.root->label, "root") == 0);
 	CHECK(r.root && r.root->flags == 0);
 	CHECK(!r.usr);
-	CHECK(!r.error);
+	CHECK(!r.error[0]);
 }
 
 static void test_no_auto(struct disk *d)
@@ -51,7 +51,7 @@ static void test_no_auto(struct disk *d)
 	make_disk(&d[0], "noauto", "size=8M, type=" ROOT ", attrs=\"GUID:63\"\n");
 	struct dps_result r = dps_select(d, 1, "");
 	CHECK(!r.root);
-	CHECK(r.error && strstr(r.error, "no usable root"));
+	CHECK(strstr(r.error, "no usable root"));
 	CHECK(d[0].parts[0].rejected && strstr(d[0].parts[0].rejected, "no-auto"));
 
 	/* a no-auto root is skipped for the next one */
@@ -93,7 +93,7 @@ static void test_two_roots_one_disk(struct disk *d)
 	CHECK(d[0].parts[0].rejected && strstr(d[0].parts[0].rejected, "_empty"));
 	make_disk(&d[0], "only-empty", "size=8M, type=" ROOT ", name=\"_empty\"\n");
 	r = dps_select(d, 1, "");
-	CHECK(!r.root && r.error);
+	CHECK(!r.root && r.error[0]);
 }
 
 static void test_two_disks(struct disk *d)
@@ -107,7 +107,7 @@ static void test_two_disks(struct disk *d)
 	/* no hint: two candidates is an error listing both */
 	struct dps_result r = dps_select(d, 2, "");
 	CHECK(!r.root);
-	CHECK(r.error && strstr(r.error, "several disks"));
+	CHECK(strstr(r.error, "several disks"));
 	CHECK(d[0].parts[1].rejected && d[1].parts[1].rejected);
 
 	/* the boot disk hint picks the second disk; upper case as firmware writes it */
@@ -120,13 +120,40 @@ static void test_two_disks(struct disk *d)
 	/* a hint naming no disk present is an error, not a guess */
 	CHECK(probe_disk(d[0].node, &d[0]) == 0 && probe_disk(d[1].node, &d[1]) == 0);
 	r = dps_select(d, 2, "cccccccc-0000-0000-0000-000000000001");
-	CHECK(!r.root && r.error && strstr(r.error, "boot disk"));
+	CHECK(!r.root && strstr(r.error, "boot disk"));
 
 	/* only one disk has a root: taken without a hint */
 	make_disk(&d[0], "disk1b", "size=8M, type=" LINUX "\n");
 	CHECK(probe_disk(d[1].node, &d[1]) == 0);
 	r = dps_select(d, 2, "");
 	CHECK(r.root_disk == &d[1]);
+}
+
+/* The attacker's disks: a stick with a root beside the real disk, a clone of the boot disk's PARTUUID. */
+static void test_untrusted_disks(struct disk *d)
+{
+	make_disk(&d[0], "fixed",
+		  "size=4M, type=" ESP ", uuid=aaaaaaaa-0000-0000-0000-000000000001\n"
+		  "size=8M, type=" ROOT ", uuid=aaaaaaaa-0000-0000-0000-000000000002\n");
+	make_disk(&d[1], "stick",
+		  "size=4M, type=" ESP ", uuid=aaaaaaaa-0000-0000-0000-000000000001\n"
+		  "size=8M, type=" ROOT ", uuid=cccccccc-0000-0000-0000-000000000002\n");
+	d[1].removable = true;
+	/* no hint: the removable disk is no candidate, the fixed one boots */
+	struct dps_result r = dps_select(d, 2, "");
+	CHECK(r.root_disk == &d[0] && !r.error[0]);
+	/* the stick alone: no root, and the message names the stick it ignored */
+	r = dps_select(d + 1, 1, "");
+	CHECK(!r.root && !r.final && strstr(r.error, "stick") && strstr(r.error, "removable"));
+	CHECK(d[1].parts[1].rejected && strstr(d[1].parts[1].rejected, "removable"));
+	/* with the hint: a PARTUUID on two disks names both and cannot be mended by waiting */
+	CHECK(probe_disk(d[0].node, &d[0]) == 0 && probe_disk(d[1].node, &d[1]) == 0);
+	r = dps_select(d, 2, "aaaaaaaa-0000-0000-0000-000000000001");
+	CHECK(!r.root && r.final && strstr(r.error, "fixed") && strstr(r.error, "stick"));
+	/* a boot disk behind USB is fine when the firmware says it booted from it */
+	d[1].removable = true;
+	r = dps_select(d + 1, 1, "aaaaaaaa-0000-0000-0000-000000000001");
+	CHECK(r.root && r.root_disk == &d[1]);
 }
 
 static void test_wrong_arch(struct disk *d)
@@ -179,6 +206,7 @@ int main(void)
 	test_read_only(d);
 	test_two_roots_one_disk(d);
 	test_two_disks(d);
+	test_untrusted_disks(d);
 	test_wrong_arch(d);
 	test_usr(d);
 	test_not_gpt(d);
