@@ -228,6 +228,8 @@ class Fixtures:
         if run_tool(argv, input=script.encode(), stdout=subprocess.DEVNULL).returncode != 0:
             raise Failure(f"sfdisk failed on disk {k}:\n{script}")
         r = run_tool(["sfdisk", "--json", img], stdout=subprocess.PIPE)
+        if r.returncode != 0:
+            raise Failure(f"sfdisk --json failed on disk {k}")
         table = json.loads(r.stdout)["partitiontable"]
         return [p["start"] * table.get("sectorsize", 512) for p in table["partitions"]]
 

@@ -131,7 +131,15 @@ class Scenario:
     @property
     def name(self):
         base = os.path.basename(self.path)
-        return base[: -len(".scenario")] if base.endswith(".scenario") and base != ".scenario" else base
+        return base.removesuffix(".scenario") or base
+
+
+@dataclasses.dataclass
+class Given:
+    """What the runner's command line offers a scenario."""
+
+    variants: list  # the --initramfs names
+    tpm_check: bool  # whether --tpm-check-init was given
 
 
 class LineError(Exception):
@@ -150,8 +158,8 @@ def mib(size):
     return int(m.group(1)) * (1024 if m.group(2) == "G" else 1)
 
 
-def parse_disk(sc, rest, ctx):
-    words = rest.split(None, 2)
+def parse_disk(sc, rest, given):
+    words = split_words(rest)
     bus = words[0] if words else ""
     if bus not in BUSES:
         raise LineError(f"bus {bus}: expected nvme, virtio-blk or virtio-scsi")
@@ -160,26 +168,23 @@ def parse_disk(sc, rest, ctx):
     sc.disks.append(Disk(bus, mib(words[1])))
 
 
-PART_OPTIONS = {"fs": "fs", "content": "content", "label": "label", "name": "name", "id": "id", "attrs": "attrs"}
+PART_OPTIONS = ("fs", "content", "label", "name", "id", "attrs", "luks")
 
 
 def part_options(part, words):
     for kv in words:
         key, eq, value = kv.partition("=")
-        if eq and key in PART_OPTIONS:
-            setattr(part, PART_OPTIONS[key], value)
-        elif eq and key == "luks" and value:
-            part.luks = value
-        else:
+        if not eq or key not in PART_OPTIONS or (key == "luks" and not value):
             raise LineError(f"unknown part option {kv}")
+        setattr(part, key, value)
 
 
-def check_part(part, size, ctx):
+def check_part(part, size, given):
     if part.fs not in FILE_SYSTEMS:
         raise LineError(f"fs={part.fs}: expected ext4, btrfs, xfs or none")
     if part.content not in CONTENTS:
         raise LineError(f"content={part.content}: expected marker, noinit, badinit, usr, tpm-check or empty")
-    if part.content == "tpm-check" and not ctx["tpm_check"]:
+    if part.content == "tpm-check" and not given.tpm_check:
         raise LineError("content=tpm-check needs --tpm-check-init FILE")
     if part.fs == "none" and part.content != "empty":
         raise LineError(f"content={part.content} needs a file system")
@@ -199,7 +204,7 @@ def part_type(name):
     raise LineError(f"type {name}: expected a DPS name ({' '.join(GPT_TYPES)}) or a GUID")
 
 
-def parse_part(sc, rest, ctx):
+def parse_part(sc, rest, given):
     if not sc.disks:
         raise LineError("part before any disk")
     words = split_words(rest)
@@ -207,7 +212,7 @@ def parse_part(sc, rest, ctx):
         raise LineError("part TYPE SIZE [key=value…]")
     part = Part(disk=len(sc.disks) - 1, type=part_type(words[0]), mib=0)
     part_options(part, words[2:])
-    check_part(part, words[1], ctx)
+    check_part(part, words[1], given)
     part.mib = mib(words[1])
     sc.parts.append(part)
 
@@ -223,7 +228,7 @@ def enroll_option(kind, kv):
     raise LineError(f"unknown enroll {kind} option {kv}")
 
 
-def parse_enroll(sc, rest, ctx):
+def parse_enroll(sc, rest, given):
     words = split_words(rest)
     if not sc.parts or not sc.parts[-1].luks:
         raise LineError("enroll needs a part with luks= before it")
@@ -238,13 +243,13 @@ def parse_enroll(sc, rest, ctx):
     sc.enrolments.append(enrolment)
 
 
-def parse_tpm(sc, rest, ctx):
+def parse_tpm(sc, rest, given):
     if rest not in TPMS:
         raise LineError(f"tpm {rest}: expected swtpm [crb|tis] or none")
     sc.tpm = rest
 
 
-def parse_send(sc, rest, ctx):
+def parse_send(sc, rest, given):
     if " =>" not in rest:
         raise LineError("expected send PROMPT => TEXT")
     prompt, _, text = rest.partition(" =>")
@@ -253,21 +258,21 @@ def parse_send(sc, rest, ctx):
     sc.sends.append(Send(prompt, text[1:] if text.startswith(" ") else text))
 
 
-def parse_end(sc, rest, ctx):
+def parse_end(sc, rest, given):
     if rest not in ("poweroff", "stays"):
         raise LineError(f"end {rest}: expected poweroff or stays")
     sc.end = rest
 
 
-def parse_timeout(sc, rest, ctx):
+def parse_timeout(sc, rest, given):
     if not re.fullmatch(r"[1-9][0-9]*", rest):
         raise LineError(f"timeout {rest}: expected seconds")
     sc.timeout = int(rest)
 
 
-def parse_initramfs(sc, rest, ctx):
-    if rest not in ctx["variants"]:
-        raise LineError(f"no --initramfs {rest}=FILE given (variants: {' '.join(ctx['variants'])})")
+def parse_initramfs(sc, rest, given):
+    if rest not in given.variants:
+        raise LineError(f"no --initramfs {rest}=FILE given (variants: {' '.join(given.variants)})")
     sc.initramfs = rest
 
 
@@ -277,10 +282,10 @@ KEYWORDS = {
     "enroll": parse_enroll,
     "tpm": parse_tpm,
     "send": parse_send,
-    "cmdline": lambda sc, rest, ctx: setattr(sc, "cmdline", sc.cmdline + " " + rest),
-    "qemu": lambda sc, rest, ctx: sc.qemu.extend(split_words(rest)),
-    "expect": lambda sc, rest, ctx: sc.expects.append(rest),
-    "reject": lambda sc, rest, ctx: sc.rejects.append(rest),
+    "cmdline": lambda sc, rest, given: setattr(sc, "cmdline", sc.cmdline + " " + rest),
+    "qemu": lambda sc, rest, given: sc.qemu.extend(split_words(rest)),
+    "expect": lambda sc, rest, given: sc.expects.append(rest),
+    "reject": lambda sc, rest, given: sc.rejects.append(rest),
     "end": parse_end,
     "timeout": parse_timeout,
     "initramfs": parse_initramfs,
@@ -295,25 +300,25 @@ def lines(text):
     return enumerate(rows, start=1)
 
 
-def parse_line(sc, line, ctx):
+def parse_line(sc, line, given):
     key = re.split(r"\s", line, maxsplit=1)[0]
     rest = line[len(key) :].lstrip()
     if key not in KEYWORDS:
         raise LineError(f"unknown keyword {key}")
-    KEYWORDS[key](sc, rest, ctx)
+    KEYWORDS[key](sc, rest, given)
 
 
 def parse(path, text, variants=(), tpm_check=False):
     """The scenario in text; variants are the --initramfs names, tpm_check whether
     --tpm-check-init was given. Raises Failure("PATH:LINE: …") on a malformed line."""
     sc = Scenario(path)
-    ctx = {"variants": list(variants), "tpm_check": tpm_check}
+    given = Given(list(variants), tpm_check)
     for number, line in lines(text):
         line = line.lstrip()
         if not line or line.startswith("#"):
             continue
         try:
-            parse_line(sc, line, ctx)
+            parse_line(sc, line, given)
         except LineError as e:
             raise Failure(f"{path}:{number}: {e}") from None
     if not sc.disks:
