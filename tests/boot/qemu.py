@@ -6,7 +6,6 @@ never sees its end) that the "send" lines type into.
 
 import dataclasses
 import os
-import re
 import shutil
 import subprocess
 import time
