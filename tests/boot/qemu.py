@@ -23,6 +23,14 @@ def now_ms():
     return time.monotonic_ns() // 1_000_000
 
 
+# QEMU's device for a disk k on each bus
+DEVICES = {
+    "nvme": "nvme,drive=d{k},serial=earlyroot{k}",
+    "virtio-blk": "virtio-blk-pci,drive=d{k},serial=earlyroot{k}",
+    "virtio-scsi": "scsi-hd,drive=d{k},bus=scsi0.0,serial=earlyroot{k}",
+}
+
+
 def drive_args(buses, images):
     """QEMU's -drive and -device arguments: one disk per image, on its bus."""
     args = []
@@ -32,13 +40,6 @@ def drive_args(buses, images):
             args += ["-device", "virtio-scsi-pci,id=scsi0"]
         args += ["-device", DEVICES[bus].format(k=k)]
     return args
-
-
-DEVICES = {
-    "nvme": "nvme,drive=d{k},serial=earlyroot{k}",
-    "virtio-blk": "virtio-blk-pci,drive=d{k},serial=earlyroot{k}",
-    "virtio-scsi": "scsi-hd,drive=d{k},bus=scsi0.0,serial=earlyroot{k}",
-}
 
 
 class Machine:
