@@ -1,0 +1,288 @@
+"""The disks of a scenario as plain image files, and the minimal initramfs of --init.
+
+File system images are made by mkfs from a directory, the GPT by sfdisk, the images copied to the
+partition offsets with dd. LUKS2 volumes are encrypted offline (cryptsetup reencrypt on the image
+file: the test host has no device-mapper); TPM2 tokens and recovery keys are enrolled by the real
+systemd-cryptenroll (252, or 257 from a cached Debian 13 tree) through tests/fixtures/luks-enroll,
+which attaches the partition image to a loop device and runs a swtpm whose state (TPM_STATE under
+the work directory) the boot's TPM then uses.
+"""
+
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+
+from scenario import LUKS_HEADER_MIB, Failure
+
+LUKS_ENROLL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "luks-enroll")
+TPM_STATE = "tpm"  # the swtpm state directory, shared by the enrolments and the boot
+CHILD_GRACE_S = 10  # how long a tool stopped by a signal gets to clean up (luks-enroll's loop device)
+
+
+def run_tool(argv, input=None, **kwargs):
+    """subprocess.run, but a child interrupted by our own signal gets SIGTERM and time to clean up."""
+    if input is not None:
+        kwargs["stdin"] = subprocess.PIPE
+    with subprocess.Popen(argv, **kwargs) as proc:
+        try:
+            out, err = proc.communicate(input)
+        except BaseException:
+            stop(proc, signal.SIGTERM, CHILD_GRACE_S)
+            raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def stop(proc, sig=signal.SIGKILL, grace=None):
+    """Ends a child and reaps it; SIGKILL if it outlives grace seconds."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def need(tool, package):
+    if not shutil.which(tool):
+        raise Failure(f"{tool} not found (tools/setup-host installs {package})")
+
+
+def sized_file(path, mib):
+    with open(path, "ab") as f:
+        f.truncate(mib << 20)
+
+
+def install(src, dst):
+    shutil.copyfile(src, dst)
+    os.chmod(dst, 0o755)
+
+
+def write(path, text, mode=None):
+    with open(path, "w") as f:
+        f.write(text)
+    if mode is not None:
+        os.chmod(path, mode)
+
+
+def dirs(root, *names):
+    for name in names:
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+
+
+ROOT_DIRS = ("dev", "proc", "sys", "run", "usr", "sbin", "bin", "etc")
+
+
+def tree_marker(d, inputs):
+    dirs(d, *ROOT_DIRS)
+    install(inputs.marker, f"{d}/sbin/init")
+    install(inputs.marker, f"{d}/bin/earlyroot-marker")  # for init=
+    write(f"{d}/etc/earlyroot-test", "earlyroot boot test root\n")
+
+
+def tree_badinit(d, inputs):
+    """/sbin/init cannot run (not a program); /bin/init is the marker."""
+    dirs(d, *ROOT_DIRS)
+    write(f"{d}/sbin/init", "not a program\n", 0o755)
+    install(inputs.marker, f"{d}/bin/init")
+
+
+def tree_noinit(d, inputs):
+    """A root file system that is not bootable."""
+    dirs(d, "dev", "proc", "sys", "run", "usr", "etc")
+    write(f"{d}/etc/earlyroot-test", "earlyroot boot test root without init\n")
+
+
+def tree_usr(d, inputs):
+    dirs(d, "bin", "lib")
+    write(f"{d}/lib/earlyroot-test", "earlyroot boot test /usr\n")
+
+
+def tree_tpm_check(d, inputs):
+    dirs(d, *ROOT_DIRS)
+    install(inputs.tpm_check_init, f"{d}/sbin/init")
+    install(inputs.marker, f"{d}/bin/earlyroot-marker")
+    if inputs.try_unseal:
+        install(inputs.try_unseal, f"{d}/bin/tpm2_try_unseal")
+    write(f"{d}/etc/earlyroot-test", "earlyroot boot test root with a TPM check\n")
+
+
+TREES = {
+    "marker": tree_marker,
+    "badinit": tree_badinit,
+    "noinit": tree_noinit,
+    "usr": tree_usr,
+    "tpm-check": tree_tpm_check,
+    "empty": lambda d, inputs: None,
+}
+
+
+def xfs_proto(d):
+    """Prototype file lines for the contents of d: mkfs.xfs 6.1 cannot copy a directory."""
+    out = []
+    for name in sorted(n for n in os.listdir(d) if not n.startswith(".")):
+        path = os.path.join(d, name)
+        mode = format(os.stat(path).st_mode & 0o7777, "o")
+        if os.path.isdir(path):
+            out += [f"{name} d--{mode} 0 0", *xfs_proto(path), "$"]
+        else:
+            out.append(f"{name} ---{mode} 0 0 {path}")
+    return out
+
+
+def label_args(part):
+    return ["-L", part.label] if part.label else []
+
+
+def mkfs_ext4(part, d, img, work):
+    return ["mkfs.ext4", "-q", "-F", "-d", d, "-U", part.fsuuid, *label_args(part), img]
+
+
+def mkfs_btrfs(part, d, img, work):
+    need("mkfs.btrfs", "btrfs-progs")
+    return ["mkfs.btrfs", "-q", "-f", "--rootdir", d, "-U", part.fsuuid, *label_args(part), img]
+
+
+def mkfs_xfs(part, d, img, work):
+    need("mkfs.xfs", "xfsprogs")
+    proto = os.path.join(work, "proto")
+    write(proto, "\n".join(["/dummy", "0 0", "d--755 0 0", *xfs_proto(d), "$"]) + "\n")
+    return ["mkfs.xfs", "-q", "-f", "-p", proto, "-m", f"uuid={part.fsuuid}", *label_args(part), img]
+
+
+MKFS = {"ext4": mkfs_ext4, "btrfs": mkfs_btrfs, "xfs": mkfs_xfs}
+
+
+class Fixtures:
+    """Builds the scenario's disks in work (an absolute directory, removed by the caller)."""
+
+    def __init__(self, sc, inputs, work):
+        self.sc, self.inputs, self.work = sc, inputs, work
+        self.secrets = []  # (secret, what it is) learnt at enrolment
+        self.recovery = ""  # the last enrolled recovery key
+        self.images = []  # one raw image per disk
+
+    def tree(self, content):
+        d = os.path.join(self.work, f"tree-{content}")
+        if not os.path.isdir(d):
+            os.makedirs(d)
+            TREES[content](d, self.inputs)
+        return d
+
+    def make_fs(self, part, img):
+        d = self.tree(part.content)
+        sized_file(img, part.mib - (LUKS_HEADER_MIB if part.luks else 0))
+        argv = MKFS[part.fs](part, d, img, self.work)
+        if run_tool(argv, stdout=subprocess.DEVNULL).returncode != 0:
+            raise Failure(f"{argv[0]} failed")
+
+    def encrypt(self, part, img):
+        """The file system image becomes a LUKS2 volume in place (the header room shifts it)."""
+        need("cryptsetup", "cryptsetup-bin")
+        sized_file(img, part.mib)
+        argv = ["cryptsetup", "reencrypt", "--encrypt", "--type", "luks2", "--reduce-device-size",
+                f"{LUKS_HEADER_MIB}M", "--force-offline-reencrypt", "--uuid", part.luksuuid,
+                "--pbkdf", "argon2id", "--pbkdf-memory", "65536", "--iter-time", "100",
+                "--key-file=-", "-q", img]  # fmt: skip
+        r = run_tool(argv, input=part.luks.encode(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            raise Failure(f"cryptsetup reencrypt --encrypt failed: {r.stdout.decode(errors='replace').rstrip()}")
+
+    def enroll(self, index, part, img):
+        """The enroll lines of partition index, in order."""
+        for j, e in enumerate(self.sc.enrolments):
+            if e.part == index:
+                self.enroll_one(j, e, part, img)
+
+    def enroll_one(self, j, e, part, img):
+        log = os.path.join(self.work, "enroll.log")
+        env = dict(os.environ, PASSWORD=part.luks, NEWPIN=e.pin)
+        argv = ["bash", LUKS_ENROLL, img, os.path.join(self.work, TPM_STATE), e.kind, *e.options]
+        with open(log, "ab") as err:
+            r = run_tool(argv, env=env, stdout=subprocess.PIPE, stderr=err)
+        if r.returncode != 0:
+            with open(log, errors="replace") as f:
+                print("".join(f"  | {line}" for line in f), end="", file=sys.stderr)
+            raise Failure(f"enrolment {j + 1} ({e.kind} {' '.join(e.options)}) failed")
+        out = r.stdout.decode(errors="surrogateescape").rstrip("\n")
+        if e.kind == "tpm2":
+            self.secrets.append((out, f"the passphrase TPM2 token {j + 1} unseals to"))
+        else:
+            self.recovery = out
+            self.secrets.append((out, f"the recovery key of enrolment {j + 1}"))
+
+    def partition(self, k, img):
+        """The GPT of disk k; returns the start of each of its partitions in bytes."""
+        script = "label: gpt\n"
+        for part in (p for p in self.sc.parts if p.disk == k):
+            script += f"size={part.mib}MiB, type={part.type}, uuid={part.partuuid}"
+            script += f', name="{part.name}"' if part.name else ""
+            script += f', attrs="GUID:{part.attrs}"' if part.attrs else ""
+            script += "\n"
+        argv = ["sfdisk", "-q", "--no-reread", "--no-tell-kernel", img]
+        if run_tool(argv, input=script.encode(), stdout=subprocess.DEVNULL).returncode != 0:
+            raise Failure(f"sfdisk failed on disk {k}:\n{script}")
+        r = run_tool(["sfdisk", "--json", img], stdout=subprocess.PIPE)
+        if r.returncode != 0:
+            raise Failure(f"sfdisk --json failed on disk {k}")
+        table = json.loads(r.stdout)["partitiontable"]
+        return [p["start"] * table.get("sectorsize", 512) for p in table["partitions"]]
+
+    def fill(self, index, part, img, offset):
+        fs = os.path.join(self.work, f"fs{index}.img")
+        self.make_fs(part, fs)
+        if part.luks:
+            self.encrypt(part, fs)
+            self.enroll(index, part, fs)
+        argv = ["dd", f"if={fs}", f"of={img}", "bs=1M", f"seek={offset}", "oflag=seek_bytes",
+                "conv=notrunc,sparse", "status=none"]  # fmt: skip
+        if run_tool(argv).returncode != 0:
+            raise Failure("dd failed")
+        os.remove(fs)
+
+    def make_disk(self, k, disk):
+        img = os.path.join(self.work, f"disk{k}.img")
+        sized_file(img, disk.mib)
+        starts = self.partition(k, img)
+        parts = [(i, p) for i, p in enumerate(self.sc.parts) if p.disk == k]
+        for (index, part), offset in zip(parts, starts):
+            if part.fs != "none":
+                self.fill(index, part, img, offset)
+        self.images.append(img)
+
+    def build(self):
+        if self.sc.enrolments and not os.access(LUKS_ENROLL, os.R_OK):
+            raise Failure(f"{LUKS_ENROLL} not found")
+        for k, disk in enumerate(self.sc.disks):
+            self.make_disk(k, disk)
+        return self
+
+
+def pack_initramfs(init, work):
+    """A minimal initramfs around a bare /init: init, dev/console, proc, sys, run, sysroot."""
+    root = os.path.join(work, "initramfs")
+    dirs(root, "dev", "proc", "sys", "run", "sysroot")
+    install(init, f"{root}/init")
+    os.mknod(f"{root}/dev/console", 0o600 | stat.S_IFCHR, os.makedev(5, 1))
+    os.chmod(f"{root}/dev/console", 0o600)
+    names = sorted(find(root))
+    out = os.path.join(work, "initramfs.cpio")
+    with open(out, "wb") as f:
+        argv = ["cpio", "-o", "-H", "newc", "-R", "0:0", "--quiet"]
+        if run_tool(argv, cwd=root, input="".join(n + "\n" for n in names).encode(), stdout=f).returncode != 0:
+            raise Failure("cpio failed")
+    return out
+
+
+def find(root):
+    """What find(1) run in root prints: ".", "./dev", …"""
+    yield "."
+    for d, subdirs, files in os.walk(root):
+        rel = os.path.relpath(d, root)
+        for name in subdirs + files:
+            yield os.path.join(".", rel, name) if rel != "." else f"./{name}"

@@ -1,0 +1,224 @@
+"""One boot of a scenario in QEMU, and the judging of its serial console.
+
+The console is the QEMU's stdio: its output is the log, its input a pipe held open here (so QEMU
+never sees its end) that the "send" lines type into.
+"""
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import time
+
+from fixtures import TPM_STATE, stop
+from scenario import Failure
+
+POLL_S = 0.25  # how often the console is read
+TYPE_DELAY_MS = 1000  # /init flushes type-ahead when it turns echo off: type as a person would
+STAYS_GRACE_MS = 2000  # a halting scenario: time for late trouble to show after the last expect
+SWTPM_TRIES, SWTPM_TRY_S = 100, 0.05  # up to 5 s for swtpm's socket to appear
+
+
+def now_ms():
+    return time.monotonic_ns() // 1_000_000
+
+
+# QEMU's device for a disk k on each bus
+DEVICES = {
+    "nvme": "nvme,drive=d{k},serial=earlyroot{k}",
+    "virtio-blk": "virtio-blk-pci,drive=d{k},serial=earlyroot{k}",
+    "virtio-scsi": "scsi-hd,drive=d{k},bus=scsi0.0,serial=earlyroot{k}",
+}
+
+
+def drive_args(buses, images):
+    """QEMU's -drive and -device arguments: one disk per image, on its bus."""
+    args = []
+    for k, (bus, img) in enumerate(zip(buses, images)):
+        args += ["-drive", f"file={img},if=none,id=d{k},format=raw"]
+        if bus == "virtio-scsi" and "virtio-scsi-pci,id=scsi0" not in args:
+            args += ["-device", "virtio-scsi-pci,id=scsi0"]
+        args += ["-device", DEVICES[bus].format(k=k)]
+    return args
+
+
+class Machine:
+    """The swtpm and the QEMU of one boot, in work; stop() ends both, whatever happened."""
+
+    def __init__(self, work):
+        self.work = work
+        self.log = os.path.join(work, "console.log")
+        self.swtpm = self.qemu = None
+
+    def start_swtpm(self, model):
+        """Starts a swtpm on the enrolments' state; returns QEMU's TPM arguments."""
+        if not shutil.which("swtpm"):
+            raise Failure("swtpm not found (tools/setup-host installs swtpm)")
+        state, sock = os.path.join(self.work, TPM_STATE), os.path.join(self.work, "swtpm.sock")
+        log = os.path.join(self.work, "swtpm.log")
+        os.makedirs(state, exist_ok=True)
+        # no startup flag: SeaBIOS sends TPM2_Startup and measures into PCRs 0-7 itself
+        argv = ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={state}", "--ctrl",
+                f"type=unixio,path={sock}", "--terminate", "--log", f"file={log}"]  # fmt: skip
+        with open(log, "ab") as err:
+            self.swtpm = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stderr=err)
+        for _ in range(SWTPM_TRIES):
+            if os.path.exists(sock) or self.swtpm.poll() is not None:
+                break
+            time.sleep(SWTPM_TRY_S)
+        if not os.path.exists(sock):
+            raise Failure(f"swtpm did not start: {tail(log, 5)}")
+        return ["-chardev", f"socket,id=chrtpm,path={sock}", "-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
+                "-device", f"tpm-{model or 'crb'},tpmdev=tpm0"]  # fmt: skip
+
+    def start(self, argv):
+        with open(self.log, "ab") as out:
+            self.qemu = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
+
+    def type(self, text):
+        try:
+            self.qemu.stdin.write(text.encode(errors="surrogateescape") + b"\r")
+            self.qemu.stdin.flush()
+        except BrokenPipeError:
+            pass  # QEMU has ended; the next look at it says so
+
+    def console(self):
+        with open(self.log, "rb") as f:
+            raw = f.read().replace(b"\r", b"").replace(b"\0", b"")
+        return raw.decode(errors="surrogateescape").rstrip("\n")
+
+    def status(self):
+        """QEMU's exit status as a shell reports it, or None while it runs."""
+        rc = self.qemu.poll()
+        return rc if rc is None or rc >= 0 else 128 - rc
+
+    def stop(self):
+        for proc in (self.qemu, self.swtpm):
+            if proc:
+                stop(proc)
+                if proc.stdin:
+                    proc.stdin.close()
+
+
+def tail(path, n):
+    with open(path, errors="replace") as f:
+        return "".join(f.readlines()[-n:]).rstrip("\n")
+
+
+def prompts_shown(text, prompt):
+    """How often prompt shows as a prompt: on a line that ends with a colon (and spaces), whatever
+    kernel message ("[ …") interrupts it. Log lines merely mentioning its words do not count."""
+    n, pos = 0, 0
+    while (i := text.find(prompt, pos)) >= 0:
+        pos = i + len(prompt)
+        rest = text[pos:].split("\n", 1)[0].split("[", 1)[0]
+        n += (prompt + rest).rstrip().endswith(":")
+    return n
+
+
+class Typist:
+    """The "send" lines: the n-th appearance of a prompt gets the n-th line for it (the last one
+    repeats), typed TYPE_DELAY_MS after it appeared."""
+
+    def __init__(self, sends, machine):
+        self.sends, self.machine = sends, machine
+        self.answered, self.pending = {}, {}
+        self.typed = []  # what was typed when, for the log
+
+    def answer(self, text):
+        for prompt in dict.fromkeys(s.prompt for s in self.sends):
+            if prompts_shown(text, prompt) > self.answered.get(prompt, 0) and self.due(prompt):
+                self.type(prompt)
+
+    def due(self, prompt):
+        if prompt not in self.pending:
+            self.pending[prompt] = now_ms()
+        return now_ms() - self.pending[prompt] >= TYPE_DELAY_MS
+
+    def type(self, prompt):
+        lines = [j for j, s in enumerate(self.sends) if s.prompt == prompt]
+        n = self.answered.get(prompt, 0)
+        pick = lines[min(n, len(lines) - 1)]
+        self.machine.type(self.sends[pick].text)
+        self.answered[prompt] = n + 1
+        del self.pending[prompt]
+        self.typed.append(f'boot: typed line {pick + 1} of the send lines at appearance {n + 1} of "{prompt}"')
+
+
+def first_missing(text, expects):
+    """The first expected string the console lacks, each looked for after the one before."""
+    pos = 0
+    for e in expects:
+        i = text.find(e, pos)
+        if i < 0:
+            return e
+        pos = i + len(e)
+    return None
+
+
+def forbidden_shown(text, rejects, secrets):
+    """Why the console fails the boot whatever else it shows, or None."""
+    for r in rejects:
+        if r in text:
+            return f'console shows "{r}"'
+    for secret, what in secrets:
+        if secret in text:
+            return f"console shows a secret: {what}"
+    return None
+
+
+def ended(rc, missing, end):
+    if missing is not None:
+        return f'QEMU ended (status {rc}) before the console showed "{missing}"'
+    if end == "stays":
+        return f"QEMU ended (status {rc}), but this scenario must stay up (halt)"
+    return f"QEMU exited with status {rc}" if rc != 0 else None
+
+
+def timed_out(missing, timeout):
+    if missing is not None:
+        return f'no "{missing}" on the console within {timeout} s'
+    return f"the VM did not power off within {timeout} s"
+
+
+@dataclasses.dataclass
+class Outcome:
+    verdict: str  # None: the boot passed
+    text: str  # the whole console
+    elapsed_ms: int
+    seen_all_ms: int  # when the last expected line showed, or None
+    typed: list  # what the send lines typed when
+
+
+def watch(sc, machine, typist, secrets):
+    """Reads the console until the scenario's verdict is clear; the verdict, or None on a pass."""
+    started, seen_all = now_ms(), None
+    while True:
+        rc = machine.status()
+        text = machine.console()
+        elapsed = now_ms() - started
+        verdict = forbidden_shown(text, sc.rejects, secrets)
+        if verdict:
+            return verdict, elapsed, seen_all
+        typist.answer(text)
+        missing = first_missing(text, sc.expects)
+        if missing is None and seen_all is None:
+            seen_all = elapsed
+        if rc is not None:
+            return ended(rc, missing, sc.end), elapsed, seen_all
+        if sc.end == "stays" and seen_all is not None and elapsed - seen_all >= STAYS_GRACE_MS:
+            return None, elapsed, seen_all
+        if elapsed >= sc.timeout * 1000:
+            return timed_out(missing, sc.timeout), elapsed, seen_all
+        time.sleep(POLL_S)
+
+
+def boot(sc, machine, argv, secrets):
+    """Boots argv (QEMU's command line) and judges the console; stops QEMU before returning."""
+    typist = Typist(sc.sends, machine)
+    machine.start(argv)
+    verdict, elapsed, seen_all = watch(sc, machine, typist, secrets)
+    machine.stop()
+    text = machine.console()
+    verdict = verdict or forbidden_shown(text, sc.rejects, secrets)
+    return Outcome(verdict, text, elapsed, seen_all, typist.typed)
