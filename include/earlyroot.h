@@ -242,7 +242,7 @@ int luks_activate(struct ctx *c, struct crypt_device *cd, const char *name, int 
 int stage_unlock(struct ctx *c);
 /* 0 if a token unlocked the volume; -ENODEV no TPM, -ENOKEY no token worked, -EOPNOTSUPP unsupported */
 int tpm2_unlock(struct ctx *c, struct crypt_device *cd, const char *name, const struct luks_opts *o);
-/* tpm2_unlock() and tpm2_measure_phase() on an open TPM (the host tests pass a swtpm socket). */
+/* tpm2_unlock() and the PCR 11 measurement on an open TPM (the host tests pass a swtpm socket). */
 int tpm2_unlock_with(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, const char *name,
 		     const struct luks_opts *o, const char *signature_path);
 int tpm2_measure_with(struct ctx *c, struct tpm2 *t, const char *word);
@@ -258,7 +258,8 @@ void stage_enter_initrd(struct ctx *c);
 /* PCR 15 (when no volume key went there) and "leave-initrd" into PCR 11; fails when a TPM-unlocked root
  * could still unseal its key, or PCR 15 would stay at its reset value. */
 int stage_leave_initrd(struct ctx *c);
-/* Reads one line from the console without echo (for passphrases and TPM2 PINs). Returns its length or -errno. */
+/* Reads one line from the console without echo (for passphrases and TPM2 PINs). Returns its length or -errno;
+ * -EMSGSIZE for a line too long for buf, which is dropped whole. */
 ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size);
 
 /* modules.c: stage_modules opens the archive's modules and loads what the present devices need; later
@@ -284,3 +285,7 @@ ssize_t read_file(const char *path, void *buf, size_t size);
 /* Reads a small text file into buf as a string, without the trailing newline. */
 int read_text(const char *path, char *buf, size_t size);
 uint64_t now_ms(void);
+/* s with control bytes, '\\', anything beyond ASCII and the bytes in also as \xNN (systemd's xescape):
+ * text read from a disk (a GPT label) cannot steer the terminal, and fields joined by a separator cannot
+ * run into each other. Returns buf, which needs 4 bytes for each of s's. */
+const char *escape_text(const char *s, const char *also, char *buf, size_t size);

@@ -30,7 +30,6 @@ struct option {
 	const char *name;
 	setter_fn set;
 	size_t off;
-	int flag; /* for set_flag */
 };
 
 static const char *set_string(char *dst, size_t size, const char *value)
@@ -75,12 +74,15 @@ static const char *set_path(struct config *cfg, const struct option *o, const ch
 	return set_text(cfg, o, value);
 }
 
-/* ro, rw, quiet: no value; o->flag goes into the field */
+/* ro, rw, quiet: no value */
 static const char *set_flag(struct config *cfg, const struct option *o, const char *value)
 {
 	if (value)
 		return "takes no value";
-	*(int *)((char *)cfg + o->off) = o->flag;
+	if (strcmp(o->name, "quiet") == 0)
+		cfg->quiet = true;
+	else
+		cfg->ro = strcmp(o->name, "ro") == 0 ? RO_FORCE : RW_FORCE;
 	return NULL;
 }
 
@@ -169,7 +171,7 @@ static const char *set_emergency(struct config *cfg, const struct option *o, con
  * back to the default. */
 static const char *set_policy(struct config *cfg, const struct option *o, const char *value)
 {
-	struct policy_option *p = (struct policy_option *)((char *)cfg + o->off);
+	struct policy_option *p = strncmp(o->name, "rd.", 3) == 0 ? &cfg->rd_image_policy : &cfg->image_policy;
 	struct image_policy parsed;
 	const char *why = set_string(p->text, sizeof(p->text), value && *value ? value : "-");
 	if (!why)
@@ -189,33 +191,44 @@ static const char *set_luks_name(struct config *cfg, const struct option *o, con
 }
 
 #define F(field) offsetof(struct config, field)
+/* one line for each option, with its systemd aliases */
+/* clang-format off */
 static const struct option options[] = {
-	{"root", set_device, F(root), 0},
-	{"rootfstype", set_text, F(rootfstype), 0},
-	{"rootflags", set_text, F(rootflags), 0},
-	{"ro", set_flag, F(ro), RO_FORCE},
-	{"rw", set_flag, F(ro), RW_FORCE},
-	{"init", set_path, F(init), 0},
-	{"mount.usr", set_device, F(usr), 0},
-	{"mount.usrfstype", set_text, F(usrfstype), 0},
-	{"mount.usrflags", set_text, F(usrflags), 0},
-	{"systemd.gpt_auto", set_bool, F(gpt_auto), 0},
-	{"rd.systemd.gpt_auto", set_bool, F(gpt_auto), 0},
-	{"rd.emergency", set_emergency, 0, 0},
-	{"quiet", set_flag, F(quiet), 1},
-	{"loglevel", set_loglevel, 0, 0},
-	{"systemd.log_level", set_loglevel, 0, 0},
-	{"rd.systemd.log_level", set_loglevel, 0, 0},
-	{"systemd.default_device_timeout_sec", set_timeout, 0, 0},
-	{"rd.systemd.default_device_timeout_sec", set_timeout, 0, 0},
-	{"rd.luks", set_bool, F(luks), 0},
-	{"rd.luks.options", set_text, F(luks_options), 0},
-	{"rd.luks.name", set_luks_name, F(luks_name), 0},
-	{"rd.luks.uuid", set_text, F(luks_uuid), 0},
-	{"systemd.image_policy", set_policy, F(image_policy), 0},
-	{"rd.systemd.image_policy", set_policy, F(rd_image_policy), 0},
+	{"root", set_device, F(root)},
+	{"rootfstype", set_text, F(rootfstype)},
+	{"rootflags", set_text, F(rootflags)},
+	{"ro", set_flag, 0},
+	{"rw", set_flag, 0},
+	{"init", set_path, F(init)},
+	{"mount.usr", set_device, F(usr)},
+	{"mount.usrfstype", set_text, F(usrfstype)},
+	{"mount.usrflags", set_text, F(usrflags)},
+	{"systemd.gpt_auto", set_bool, F(gpt_auto)}, {"rd.systemd.gpt_auto", set_bool, F(gpt_auto)},
+	{"rd.emergency", set_emergency, 0},
+	{"quiet", set_flag, 0},
+	{"loglevel", set_loglevel, 0}, {"systemd.log_level", set_loglevel, 0}, {"rd.systemd.log_level", set_loglevel, 0},
+	{"systemd.default_device_timeout_sec", set_timeout, 0}, {"rd.systemd.default_device_timeout_sec", set_timeout, 0},
+	{"rd.luks", set_bool, F(luks)},
+	{"rd.luks.options", set_text, F(luks_options)},
+	{"rd.luks.name", set_luks_name, F(luks_name)},
+	{"rd.luks.uuid", set_text, F(luks_uuid)},
 };
+/* clang-format on */
 #undef F
+/* security settings: one that cannot be taken stops the boot, never falls back to the default */
+static const struct option policy_options[] = {{"systemd.image_policy", set_policy, 0},
+					       {"rd.systemd.image_policy", set_policy, 0}};
+
+static const struct option *find_option(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(options); i++)
+		if (strcmp(name, options[i].name) == 0)
+			return &options[i];
+	for (size_t i = 0; i < ELEMENTSOF(policy_options); i++)
+		if (strcmp(name, policy_options[i].name) == 0)
+			return &policy_options[i];
+	return NULL;
+}
 
 /* Kernel rules: words split on white space; double quotes group, and are removed. */
 static const char *next_word(const char *p, char *word, size_t size, bool *truncated)
@@ -255,19 +268,16 @@ void cmdline_parse(struct config *cfg, const char *line, cmdline_report_fn repor
 			*eq = 0;
 			value = eq + 1;
 		}
-		for (size_t i = 0; i < ELEMENTSOF(options); i++) {
-			if (strcmp(word, options[i].name) != 0)
-				continue;
-			const char *why = truncated ? "value too long" : options[i].set(cfg, &options[i], value);
-			cfg->image_policy_bad |= why && options[i].set == set_policy;
-			if (why && report) {
-				snprintf(msg, sizeof(msg), "%s %s%s%s: %s%s",
-					 options[i].set == set_policy ? "cannot take" : "ignoring", word,
-					 value ? "=" : "", value ? value : "", why,
-					 options[i].set == set_policy ? "" : "; keeping the default");
-				report(userdata, msg);
-			}
-			break;
+		const struct option *o = find_option(word);
+		if (!o)
+			continue;
+		const char *why = truncated ? "value too long" : o->set(cfg, o, value);
+		bool policy = o->set == set_policy;
+		cfg->image_policy_bad |= why && policy;
+		if (why && report) {
+			snprintf(msg, sizeof(msg), "%s %s%s%s: %s%s", policy ? "cannot take" : "ignoring", word,
+				 value ? "=" : "", value ? value : "", why, policy ? "" : "; keeping the default");
+			report(userdata, msg);
 		}
 	}
 }

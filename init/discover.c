@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <limits.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -19,6 +20,10 @@
 /* Discovery takes a root only once no uevent came for this long: a disk that is still being probed
  * (another root, a clone of the boot disk) must not lose the race to the first one seen. */
 #define SETTLE_MS 100
+/* the longest one look at the devices waits for announced events to be taken in */
+#define DRAIN_MS  1000
+/* how often to look when the uevent socket fails */
+#define RETRY_MS  100
 
 #define EFIVARS		    "/sys/firmware/efi/efivars"
 #define LOADER_PARTUUID_VAR EFIVARS "/LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
@@ -290,8 +295,11 @@ static int wait_for_root(struct ctx *c, bool dps, char *why, size_t size)
 	uint64_t deadline = c->cfg.timeout_sec ? now_ms() + 1000ULL * c->cfg.timeout_sec : UINT64_MAX;
 	uint64_t last_event = now_ms();
 	for (;;) {
-		/* take in everything already announced so one pass sees all disks present */
-		for (int u; c->uevent_fd >= 0 && (u = uevent_wait(c->uevent_fd, 0, modules_uevent, c)) > 0;) {
+		/* take in everything already announced so one pass sees all disks present, for a while at most:
+		 * a storm of events must not keep the deadline from coming */
+		uint64_t drain_until = now_ms() + DRAIN_MS;
+		for (int u; c->uevent_fd >= 0 && now_ms() < drain_until &&
+			    (u = uevent_wait(c->uevent_fd, 0, modules_uevent, c)) > 0;) {
 			last_event = now_ms();
 			if (u == UEVENT_LOST)
 				modules_coldplug(c); /* events were dropped: coldplug again */
@@ -307,8 +315,11 @@ static int wait_for_root(struct ctx *c, bool dps, char *why, size_t size)
 			return -EIO;
 		uint64_t until = st == FOUND ? last_event + SETTLE_MS : deadline;
 		int timeout = until == UINT64_MAX ? -1 : (int)(until - now);
-		if (uevent_wait(c->uevent_fd, timeout, modules_uevent, c) == UEVENT_LOST)
+		int u = uevent_wait(c->uevent_fd, timeout, modules_uevent, c);
+		if (u == UEVENT_LOST)
 			modules_coldplug(c);
+		else if (u < 0) /* a broken socket: look again now and then rather than spin */
+			poll(NULL, 0, timeout < 0 || timeout > RETRY_MS ? RETRY_MS : timeout);
 	}
 }
 

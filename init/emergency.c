@@ -15,7 +15,7 @@ static void flag_names(uint64_t flags, char *buf, size_t size)
 /* why: what failed; advice: what the user can do (NULL: how to make root findable) */
 void emergency_report(struct ctx *c, const char *why, const char *advice)
 {
-	char flags[96];
+	char flags[96], label[sizeof(((struct part *)0)->label) * 4];
 	log_error(c, "cannot continue: %s", why);
 	console_printf(c, "\nearlyroot: cannot continue: %s\n", why);
 	console_printf(c, "earlyroot: command line: root=%s gpt-auto=%s; boot disk hint (LoaderDevicePartUUID): %s\n",
@@ -31,8 +31,9 @@ void emergency_report(struct ctx *c, const char *why, const char *advice)
 			flag_names(p->flags, flags, sizeof(flags));
 			console_printf(c, "    %s #%d type %s (%s) uuid %s label \"%s\" flags %s size %llu MiB%s%s\n",
 				       p->node[0] ? p->node : "?", p->partno, p->type, dps_type_name(p->type), p->uuid,
-				       p->label, flags, (unsigned long long)(p->size >> 11),
-				       p->rejected ? ": not used, " : "", p->rejected ? p->rejected : "");
+				       escape_text(p->label, "", label, sizeof(label)), flags,
+				       (unsigned long long)(p->size >> 11), p->rejected ? ": not used, " : "",
+				       p->rejected ? p->rejected : "");
 		}
 	}
 	for (int i = 0; i < VOLUME_MAX; i++)

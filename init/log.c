@@ -61,7 +61,8 @@ void console_printf(const struct ctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Reads one line from the console without echo. Returns its length or -errno. */
+/* Reads one line from the console without echo. Returns its length or -errno (-EMSGSIZE: longer than
+ * size - 1; the line was read to its end and dropped). */
 ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size)
 {
 	struct termios old, quiet;
@@ -75,7 +76,7 @@ ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t si
 		tcsetattr(c->console_fd, TCSANOW, &quiet);
 	}
 	console_printf(c, "%s", prompt);
-	for (char ch; (size_t)n + 1 < size;) {
+	for (char ch;;) {
 		ssize_t r = read_once(c->console_fd, &ch, 1);
 		if (r <= 0) {
 			n = r < 0 ? r : -EIO;
@@ -83,10 +84,16 @@ ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t si
 		}
 		if (ch == '\n' || ch == '\r')
 			break;
-		buf[n++] = ch;
+		/* too long: the whole line goes, so no tail is left for the next try */
+		if (n >= 0 && (size_t)n + 1 >= size)
+			n = -EMSGSIZE;
+		if (n >= 0)
+			buf[n++] = ch;
 	}
 	if (n >= 0)
 		buf[n] = 0;
+	else
+		explicit_bzero(buf, size);
 	if (tty)
 		tcsetattr(c->console_fd, TCSADRAIN, &old);
 	console_printf(c, "\n");

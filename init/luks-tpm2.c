@@ -54,17 +54,16 @@ static int activate(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, cons
 {
 	/* systemd enrolls base64 of the secret as the keyslot's passphrase ("for compat with homed") */
 	size_t n = tpm2_base64(s->passphrase, s->secret, s->secret_len);
-	/* a token bound to PCR 15 must not leave it at its value before this unlock: fail closed */
-	bool pcr15 = (tok->pcr_mask | tok->pubkey_pcr_mask) & (1u << PCR_VOLUME_KEY);
-	int r = luks_activate(c, cd, name, tok->keyslot, s->passphrase, n, o, t, pcr15);
+	/* a token bound to the PCR the volume key goes to must not leave it as it was: fail closed */
+	bool bound = o->measure_pcr >= 0 && ((tok->pcr_mask | tok->pubkey_pcr_mask) & (1u << o->measure_pcr));
+	int r = luks_activate(c, cd, name, tok->keyslot, s->passphrase, n, o, t, bound);
 	if (r >= 0) {
 		log_info(c, "%s: unlocked with TPM2 token %d (keyslot %d)", dev, id, tok->keyslot);
 		return 0;
 	}
 	if (r == -EPERM || r == -ENOENT)
-		return log_warn(c, "%s: TPM2 token %d unsealed a secret that does not open keyslot %d", dev, id,
-				tok->keyslot),
-		       -ENOKEY;
+		return log_warn_errno(c, -ENOKEY, "%s: TPM2 token %d unsealed a secret that does not open keyslot %d",
+				      dev, id, tok->keyslot);
 	return log_error_errno(c, r, "%s: cannot activate with TPM2 token %d: %m", dev, id);
 }
 
@@ -88,6 +87,11 @@ static int unlock_token(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, 
 	snprintf(prompt, sizeof(prompt), "Please enter the TPM2 PIN for %s: ", dev);
 	for (unsigned i = 1; i <= PIN_TRIES; i++) {
 		ssize_t n = ask_secret(c, prompt, s.pin, sizeof(s.pin));
+		if (n == -EMSGSIZE) { /* not sent to the TPM: no try spent */
+			console_printf(c, "earlyroot: too long for a PIN (at most %d characters)\n", PIN_MAX - 1);
+			i--;
+			continue;
+		}
 		if (n < 0) {
 			log_error_errno(c, (int)n, "%s: cannot read a TPM2 PIN from the console: %m", dev);
 			return -ENOKEY;

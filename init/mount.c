@@ -59,15 +59,13 @@ static int mount_one(struct ctx *c, const char *dev, const char *target, const c
 	if (!type[0]) {
 		probe_fs(dev, &fi);
 		if (!fi.type[0])
-			return log_error(c, "%s holds no file system libblkid knows; pass rootfstype= if it is one",
-					 dev),
-			       -EINVAL;
+			return log_error_errno(c, -EINVAL,
+					       "%s holds no file system libblkid knows; pass rootfstype= if it is one",
+					       dev);
 		if (strcmp(fi.type, "crypto_LUKS") == 0)
-			return log_error(c,
-					 "%s is a LUKS volume and rd.luks=0 leaves it locked; drop rd.luks=0 to unlock "
-					 "it",
-					 dev),
-			       -EINVAL;
+			return log_error_errno(
+				c, -EINVAL,
+				"%s is a LUKS volume and rd.luks=0 leaves it locked; drop rd.luks=0 to unlock it", dev);
 		type = fi.type;
 	}
 	/* file systems that are modules on distribution kernels (xfs, btrfs, …): the kernel's own

@@ -8,26 +8,26 @@
 
 #include "earlyroot.h"
 
-static const char *const designators[] = {
-	[POLICY_ROOT] = "root",
-	[POLICY_USR] = "usr",
-	[POLICY_HOME] = "home",
-	[POLICY_SRV] = "srv",
-	[POLICY_ESP] = "esp",
-	[POLICY_XBOOTLDR] = "xbootldr",
-	[POLICY_SWAP] = "swap",
-	[POLICY_ROOT_VERITY] = "root-verity",
-	[POLICY_ROOT_VERITY_SIG] = "root-verity-sig",
-	[POLICY_USR_VERITY] = "usr-verity",
-	[POLICY_USR_VERITY_SIG] = "usr-verity-sig",
-	[POLICY_TMP] = "tmp",
-	[POLICY_VAR] = "var",
-};
+/* in the order of enum policy_designator */
+static const char *const designators[] = {"root",
+					  "usr",
+					  "home",
+					  "srv",
+					  "esp",
+					  "xbootldr",
+					  "swap",
+					  "root-verity",
+					  "root-verity-sig",
+					  "usr-verity",
+					  "usr-verity-sig",
+					  "tmp",
+					  "var"};
 
-static const struct {
+struct flag_name {
 	const char *name;
 	unsigned flags;
-} flag_names[] = {
+};
+static const struct flag_name flag_names[] = {
 	{"unprotected", PF_UNPROTECTED},
 	{"verity", PF_VERITY},
 	{"signed", PF_SIGNED},

@@ -34,7 +34,6 @@ int uevent_open(void)
 int uevent_wait(int fd, int timeout_ms, uevent_fn fn, void *userdata)
 {
 	char buf[8192];
-	ssize_t n;
 	int ret = 1;
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int r = poll(&p, 1, timeout_ms);
@@ -42,13 +41,22 @@ int uevent_wait(int fd, int timeout_ms, uevent_fn fn, void *userdata)
 		return errno == EINTR ? 0 : -errno;
 	if (r == 0)
 		return 0;
-	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0 || (n < 0 && errno == ENOBUFS)) {
-		if (n < 0)
+	for (;;) {
+		struct sockaddr_nl sa = {0};
+		struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
+		struct msghdr mh = {.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1};
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (n < 0 && errno == ENOBUFS) {
 			ret = UEVENT_LOST;
-		else if (fn) {
-			buf[n] = 0;
-			fn(userdata, buf, (size_t)n);
+			continue;
 		}
+		if (n <= 0)
+			break;
+		/* only the kernel's own messages (port 0): never a process's look-alike */
+		if (mh.msg_namelen != sizeof(sa) || sa.nl_pid != 0 || !fn)
+			continue;
+		buf[n] = 0;
+		fn(userdata, buf, (size_t)n);
 	}
 	return ret;
 }

@@ -70,17 +70,13 @@ const char *luks_tpm2_device(const struct luks_opts *o)
 	return o->tpm2_device[0] && strcmp(o->tpm2_device, "auto") != 0 ? o->tpm2_device : TPM2_DEVICE;
 }
 
-/* systemd-cryptsetup's event: "cryptsetup:" NAME ":" UUID, with ':', '\\' and control bytes of the name as
- * \xNN so the fields cannot run into each other. */
+/* systemd-cryptsetup's event: "cryptsetup:" NAME ":" UUID, the name escaped so the fields cannot run into
+ * each other */
 static void volume_key_event(struct crypt_device *cd, const char *name, char *buf, size_t size)
 {
-	size_t n = (size_t)snprintf(buf, size, "cryptsetup:");
-	for (const unsigned char *p = (const unsigned char *)name; *p && n + 5 < size; p++)
-		n += (size_t)(*p < ' ' || *p >= 127 || *p == '\\' || *p == ':'
-				      ? snprintf(buf + n, size - n, "\\x%02x", *p)
-				      : snprintf(buf + n, size - n, "%c", *p));
+	char escaped[64 * 4 + 1];
 	const char *uuid = crypt_get_uuid(cd);
-	snprintf(buf + n, size - n, ":%s", uuid ? uuid : "");
+	snprintf(buf, size, "cryptsetup:%s:%s", escape_text(name, ":", escaped, sizeof(escaped)), uuid ? uuid : "");
 }
 
 static int measure_volume_key(struct ctx *c, struct crypt_device *cd, const char *name, const uint8_t *vk,
@@ -164,6 +160,11 @@ static int ask_passphrase(struct ctx *c, struct crypt_device *cd, const char *na
 	snprintf(prompt, sizeof(prompt), "Please enter the passphrase or recovery key for %s (%s): ", dev, name);
 	for (unsigned i = 1; i <= o->tries; i++) {
 		ssize_t n = ask_secret(c, prompt, pass, sizeof(pass));
+		if (n == -EMSGSIZE) {
+			console_printf(c, "earlyroot: too long (at most %d characters)\n", PASSPHRASE_MAX - 1);
+			i--;
+			continue;
+		}
 		if (n < 0) {
 			explicit_bzero(pass, sizeof(pass));
 			return log_error_errno(c, (int)n, "cannot read a passphrase from the console: %m");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -31,4 +32,15 @@ uint64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+const char *escape_text(const char *s, const char *also, char *buf, size_t size)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p && n + 5 < size; p++)
+		n += (size_t)(*p < ' ' || *p >= 0x7f || *p == '\\' || strchr(also, *p)
+				      ? snprintf(buf + n, size - n, "\\x%02x", *p)
+				      : snprintf(buf + n, size - n, "%c", *p));
+	buf[n] = 0;
+	return buf;
 }

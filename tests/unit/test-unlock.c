@@ -53,5 +53,22 @@ int main(void)
 	CHECK(!cfg.luks);
 	CHECK_STR(cfg.luks_name, "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0=cryptroot");
 	CHECK(reports == 1);
+
+	/* tpm2-measure-pcr= as in crypttab: on by default (PCR 15), a boolean or a PCR number */
+	luks_options_parse("", uuid, &o, count, NULL);
+	CHECK(o.measure_pcr == 15);
+	luks_options_parse("tpm2-measure-pcr=no", uuid, &o, count, NULL);
+	CHECK(o.measure_pcr == -1);
+	luks_options_parse("tpm2-measure-pcr=9", uuid, &o, count, NULL);
+	CHECK(o.measure_pcr == 9);
+	reports = 0;
+	luks_options_parse("tpm2-measure-pcr=24", uuid, &o, count, NULL);
+	CHECK(o.measure_pcr == 15 && reports == 1);
+
+	/* text from the disk or the command line, escaped as systemd's xescape does */
+	char buf[128];
+	CHECK_STR(escape_text("a:b\x1b[2J\\\xc3\xa9", ":", buf, sizeof(buf)), "a\\x3ab\\x1b[2J\\x5c\\xc3\\xa9");
+	CHECK_STR(escape_text("root", ":", buf, sizeof(buf)), "root");
+	CHECK_STR(escape_text("\x1b\x1b\x1b", "", buf, 9), "\\x1b");
 	TEST_DONE();
 }
