@@ -211,7 +211,7 @@ static void refuse(struct ctx *c, const struct volume *v, unsigned flags, const 
 				 ? "the image policy comes from (rd.)systemd.image_policy= on the kernel command line"
 				 : "no image policy was given; by default a /usr beside an encrypted root must be "
 				   "protected too (encrypted), so that a disk someone added cannot run with the "
-				   "unlocked root; rd.systemd.image_policy=usr=open allows it");
+				   "unlocked root; rd.systemd.image_policy=root=encrypted:usr=open allows it");
 }
 
 int stage_policy(struct ctx *c)

@@ -8,8 +8,11 @@ which attaches the partition image to a loop device and runs a swtpm whose state
 the work directory) the boot's TPM then uses.
 """
 
+import hashlib
+import hmac
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -158,6 +161,24 @@ def mkfs_xfs(part, d, img, work):
 MKFS = {"ext4": mkfs_ext4, "btrfs": mkfs_btrfs, "xfs": mkfs_xfs}
 
 
+def pcr15_value(event, key=None):
+    """PCR 15 (SHA-256) after one extend from zero: with the event's HMAC keyed with the volume key, as
+    systemd-cryptsetup's tpm2-measure-pcr=yes does, or its plain digest."""
+    digest = hmac.new(key, event, hashlib.sha256).digest() if key else hashlib.sha256(event).digest()
+    return hashlib.sha256(bytes(32) + digest).hexdigest()
+
+
+def volume_key(part, img):
+    """The LUKS2 volume key of img, as cryptsetup dumps it with the passphrase."""
+    argv = ["cryptsetup", "luksDump", "--dump-volume-key", "--batch-mode", "--key-file=-", img]
+    r = run_tool(argv, input=part.luks.encode(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    text = r.stdout.decode(errors="replace")
+    m = re.search(r"(?:MK|Volume key) dump:\s*((?:[0-9a-f]{2}\s+)+)", text)
+    if r.returncode != 0 or not m:
+        raise Failure("cryptsetup luksDump --dump-volume-key failed")
+    return bytes.fromhex("".join(m.group(1).split()))
+
+
 class Fixtures:
     """Builds the scenario's disks in work (an absolute directory, removed by the caller)."""
 
@@ -166,6 +187,7 @@ class Fixtures:
         self.secrets = []  # (secret, what it is) learnt at enrolment
         self.recovery = ""  # the last enrolled recovery key
         self.images = []  # one raw image per disk
+        self.pcr15 = {"none": pcr15_value(b"earlyroot:no-volume-key")}  # {pcr15:ID} -> hex
 
     def tree(self, content):
         d = os.path.join(self.work, f"tree-{content}")
@@ -192,6 +214,11 @@ class Fixtures:
         r = run_tool(argv, input=part.luks.encode(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if r.returncode != 0:
             raise Failure(f"cryptsetup reencrypt --encrypt failed: {r.stdout.decode(errors='replace').rstrip()}")
+        if part.id:
+            key = volume_key(part, img)
+            self.secrets.append((key.hex(), f"the volume key of partition {part.id}"))
+            event = f"cryptsetup:root:{part.luksuuid}".encode()
+            self.pcr15[part.id] = pcr15_value(event, key)
 
     def enroll(self, index, part, img):
         """The enroll lines of partition index, in order."""

@@ -28,6 +28,8 @@ DEVICES = {
     "nvme": "nvme,drive=d{k},serial=earlyroot{k}",
     "virtio-blk": "virtio-blk-pci,drive=d{k},serial=earlyroot{k}",
     "virtio-scsi": "scsi-hd,drive=d{k},bus=scsi0.0,serial=earlyroot{k}",
+    # a disk the kernel sees as removable media (the SCSI removable bit), as a card reader's
+    "scsi-removable": "scsi-hd,drive=d{k},bus=scsi0.0,serial=earlyroot{k},removable=on",
 }
 
 
@@ -36,7 +38,8 @@ def drive_args(buses, images):
     args = []
     for k, (bus, img) in enumerate(zip(buses, images)):
         args += ["-drive", f"file={img},if=none,id=d{k},format=raw"]
-        if bus == "virtio-scsi" and "virtio-scsi-pci,id=scsi0" not in args:
+        # the SCSI disks share one virtio-scsi controller
+        if "bus=scsi0.0" in DEVICES[bus] and "virtio-scsi-pci,id=scsi0" not in args:
             args += ["-device", "virtio-scsi-pci,id=scsi0"]
         args += ["-device", DEVICES[bus].format(k=k)]
     return args

@@ -1,7 +1,8 @@
 """A boot scenario (tests/boot/scenarios/*.scenario) read into plain data.
 
 One keyword a line; '#' starts a comment line.
-  disk BUS SIZE         a new disk: nvme, virtio-blk or virtio-scsi; SIZE as 64M or 1G
+  disk BUS SIZE         a new disk: nvme, virtio-blk, virtio-scsi or scsi-removable (removable
+                        media on the virtio-scsi controller); SIZE as 64M or 1G
   part TYPE SIZE [k=v…] a partition on the last disk, in order; TYPE a DPS name or a GUID;
                         fs=ext4 (default)|btrfs|xfs|none, content=empty (default)|marker (root with
                         /sbin/init = the marker)|noinit (root without init)|badinit (/sbin/init not
@@ -33,7 +34,10 @@ One keyword a line; '#' starts a comment line.
   timeout SECONDS       for the whole boot (default 120)
   initramfs NAME        boot the --initramfs variant NAME instead of --initrd
 {partuuid:ID}, {fsuuid:ID} and {luksuuid:ID} (the LUKS header's) in cmdline, expect, reject and
-send stand for the UUIDs of partition id=ID; {recovery} in send for the last enrolled recovery key.
+send stand for the UUIDs of partition id=ID; {recovery} in send for the last enrolled recovery key;
+{pcr15:ID} in expect for PCR 15 (SHA-256) after /init opened the LUKS partition id=ID as "root",
+computed here from its volume key as systemd-cryptsetup measures it, and {pcr15:none} for PCR 15 when
+no volume key was measured (docs/tpm2.md).
 Secrets never appear on the console: every luks= passphrase, PIN, recovery key, TPM2 token secret
 (the base64 passphrase the token unseals to, learnt at enrolment) and typed TEXT is rejected too.
 """
@@ -66,7 +70,7 @@ GPT_TYPES = {
     "linux-generic": "0fc63daf-8483-4772-8e79-3d69d8477de4",
 }
 GUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
-BUSES = ("nvme", "virtio-blk", "virtio-scsi")
+BUSES = ("nvme", "virtio-blk", "virtio-scsi", "scsi-removable")
 FILE_SYSTEMS = ("ext4", "btrfs", "xfs", "none")
 CONTENTS = ("marker", "noinit", "badinit", "usr", "tpm-check", "empty")
 LUKS_HEADER_MIB = 16  # room for the LUKS2 header at the end of the volume

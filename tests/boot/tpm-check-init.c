@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* /sbin/init of the TPM boot tests' roots (content=tpm-check): reports the SHA-256 PCRs 7 and 11 the real
+/* /sbin/init of the TPM boot tests' roots (content=tpm-check): reports the SHA-256 PCRs 7, 11 and 15 the real
  * root sees and, when the root holds /bin/tpm2_try_unseal, whether it can still unseal (run with the
  * arguments this init got, i.e. what follows "--" on the kernel command line), then execs the marker:
  *
- *   EARLYROOT-TPM pcr7=<hex> pcr11=<hex>            ("none" without /sys/class/tpm/tpm0)
+ *   EARLYROOT-TPM pcr7=<hex> pcr11=<hex> pcr15=<hex>    ("none" without /sys/class/tpm/tpm0)
  *   EARLYROOT-TPM unseal=failed (exit N) | unseal=ok | unseal=unavailable
  */
 #include <errno.h>
@@ -33,14 +33,15 @@ static void pcr(int n, char *buf, size_t size)
 int main(int argc, char **argv)
 {
 	static const char helper[] = "/bin/tpm2_try_unseal";
-	char p7[80], p11[80];
+	char p7[80], p11[80], p15[80];
 	(void)argc;
 	int con = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
 	if (con < 0)
 		con = STDOUT_FILENO;
 	pcr(7, p7, sizeof(p7));
 	pcr(11, p11, sizeof(p11));
-	dprintf(con, "\nEARLYROOT-TPM pcr7=%s pcr11=%s\n", p7, p11);
+	pcr(15, p15, sizeof(p15));
+	dprintf(con, "\nEARLYROOT-TPM pcr7=%s pcr11=%s pcr15=%s\n", p7, p11, p15);
 	if (access(helper, X_OK) == 0) {
 		pid_t pid = fork();
 		if (pid == 0) {
