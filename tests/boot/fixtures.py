@@ -189,15 +189,20 @@ class Fixtures:
         self.images = []  # one raw image per disk
         self.pcr15 = {"none": pcr15_value(b"earlyroot:no-volume-key")}  # {pcr15:ID} -> hex
 
-    def tree(self, content):
-        d = os.path.join(self.work, f"tree-{content}")
+    def tree(self, content, clone=""):
+        d = os.path.join(self.work, f"tree-{content}" + (f"-clone-{clone}" if clone else ""))
         if not os.path.isdir(d):
             os.makedirs(d)
             TREES[content](d, self.inputs)
+            if clone:  # the attacker's copy of the real volume's header, tokens and all
+                shutil.copyfile(self.header(clone), f"{d}/luks-header.img")
         return d
 
+    def header(self, id):
+        return os.path.join(self.work, f"luks-header-{id}.img")
+
     def make_fs(self, part, img):
-        d = self.tree(part.content)
+        d = self.tree(part.content, part.clone)
         sized_file(img, part.mib - (LUKS_HEADER_MIB if part.luks else 0))
         argv = MKFS[part.fs](part, d, img, self.work)
         if run_tool(argv, stdout=subprocess.DEVNULL).returncode != 0:
@@ -266,6 +271,9 @@ class Fixtures:
         if part.luks:
             self.encrypt(part, fs)
             self.enroll(index, part, fs)
+            if part.id:
+                with open(fs, "rb") as src, open(self.header(part.id), "wb") as dst:
+                    dst.write(src.read(LUKS_HEADER_MIB << 20))
         argv = ["dd", f"if={fs}", f"of={img}", "bs=1M", f"seek={offset}", "oflag=seek_bytes",
                 "conv=notrunc,sparse", "status=none"]  # fmt: skip
         if run_tool(argv).returncode != 0:
@@ -280,7 +288,8 @@ class Fixtures:
         for (index, part), offset in zip(parts, starts):
             if part.fs != "none":
                 self.fill(index, part, img, offset)
-        self.images.append(img)
+        if not disk.offline:
+            self.images.append(img)
 
     def build(self):
         if self.sc.enrolments and not os.access(LUKS_ENROLL, os.R_OK):

@@ -3,6 +3,7 @@
 One keyword a line; '#' starts a comment line.
   disk BUS SIZE         a new disk: nvme, virtio-blk, virtio-scsi or scsi-removable (removable
                         media on the virtio-scsi controller); SIZE as 64M or 1G
+  disk BUS SIZE offline a disk that is made (enrolled, cloned from) but never attached to the VM
   part TYPE SIZE [k=v…] a partition on the last disk, in order; TYPE a DPS name or a GUID;
                         fs=ext4 (default)|btrfs|xfs|none, content=empty (default)|marker (root with
                         /sbin/init = the marker)|noinit (root without init)|badinit (/sbin/init not
@@ -12,7 +13,10 @@ One keyword a line; '#' starts a comment line.
                         label= (file system), name= (GPT), attrs=60,63 (GPT attribute bits),
                         id= (names it for the placeholders below), luks=PASSPHRASE (the file
                         system, 16 MiB smaller, inside a LUKS2 volume with that passphrase in key
-                        slot 0: argon2id with 64 MiB and 100 ms, cheap for the emulated guest)
+                        slot 0: argon2id with 64 MiB and 100 ms, cheap for the emulated guest),
+                        clone=ID (an attacker's copy of the luks= partition id=ID: its type, PARTUUID
+                        and header UUID, with a copy of its LUKS header, tokens and all, at
+                        /luks-header.img on a content=tpm-check root)
   enroll tpm2 [k=v…]    a systemd-tpm2 token on the last (LUKS) partition: pcrs=7 (default; '+'
                         or ',' between several; empty for none), pin=PIN, systemd=252 (default,
                         the host's) or 257, replay-pcr7=yes (default: PCR 7 as SeaBIOS leaves it
@@ -83,6 +87,7 @@ PLACEHOLDERS = ("partuuid", "fsuuid", "luksuuid")
 class Disk:
     bus: str
     mib: int
+    offline: bool = False  # built (for its enrolment, or to be cloned) but never attached
 
 
 @dataclasses.dataclass
@@ -100,6 +105,7 @@ class Part:
     partuuid: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
     fsuuid: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
     luksuuid: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
+    clone: str = ""  # the id of the partition this one copies (clone_of)
 
 
 @dataclasses.dataclass
@@ -166,13 +172,13 @@ def parse_disk(sc, rest, given):
     words = split_words(rest)
     bus = words[0] if words else ""
     if bus not in BUSES:
-        raise LineError(f"bus {bus}: expected nvme, virtio-blk or virtio-scsi")
-    if len(words) != 2:
-        raise LineError("expected disk BUS SIZE")
-    sc.disks.append(Disk(bus, mib(words[1])))
+        raise LineError(f"bus {bus}: expected {', '.join(BUSES)}")
+    if len(words) not in (2, 3) or (len(words) == 3 and words[2] != "offline"):
+        raise LineError("expected disk BUS SIZE [offline]")
+    sc.disks.append(Disk(bus, mib(words[1]), offline=len(words) == 3))
 
 
-PART_OPTIONS = ("fs", "content", "label", "name", "id", "attrs", "luks")
+PART_OPTIONS = ("fs", "content", "label", "name", "id", "attrs", "luks", "clone")
 
 
 def part_options(part, words):
@@ -218,7 +224,19 @@ def parse_part(sc, rest, given):
     part_options(part, words[2:])
     check_part(part, words[1], given)
     part.mib = mib(words[1])
+    if part.clone:
+        clone_of(sc, part)
     sc.parts.append(part)
+
+
+def clone_of(sc, part):
+    """An attacker's copy of partition clone=ID: its type, PARTUUID and the UUID its header shows (the file
+    system's, or the LUKS header's); its root carries a copy of that partition's LUKS header."""
+    orig = next((p for p in sc.parts if p.id and p.id == part.clone), None)
+    if not orig or not orig.luks:
+        raise LineError(f"clone={part.clone}: no luks= partition with that id before it")
+    part.type, part.partuuid, part.luksuuid = orig.type, orig.partuuid, orig.luksuuid
+    part.fsuuid = orig.luksuuid
 
 
 def enroll_option(kind, kv):
