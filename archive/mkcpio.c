@@ -259,6 +259,15 @@ static int pad(struct writer *w, unsigned align)
 	return put(w, zeros, n);
 }
 
+/* Names and data end on a 4-byte boundary. */
+static int put_padded(struct writer *w, const void *buf, size_t len)
+{
+	int r = put(w, buf, len);
+	if (r < 0)
+		return r;
+	return pad(w, 4);
+}
+
 static int put_header(struct writer *w, const struct header *h, const char *name)
 {
 	char s[CPIO_HDR_LEN + 1];
@@ -272,10 +281,7 @@ static int put_header(struct writer *w, const struct header *h, const char *name
 	r = put(w, s, CPIO_HDR_LEN);
 	if (r < 0)
 		return r;
-	r = put(w, name, h->namesize);
-	if (r < 0)
-		return r;
-	return pad(w, 4);
+	return put_padded(w, name, h->namesize);
 }
 
 static struct header entry_header(const struct writer *w, const struct entry *e, const char *name)
@@ -300,7 +306,7 @@ static const char *archive_name(const char *name)
 	return name[0] == '/' ? name + 1 : name;
 }
 
-/* Copies exactly size bytes of fd, failing if the file is shorter than fstat() said. */
+/* Copies exactly size bytes of fd, failing if the file is shorter than fstat() said, then pads. */
 static int copy_data(struct writer *w, int fd, uint64_t size)
 {
 	char buf[COPY_BUF];
@@ -316,7 +322,7 @@ static int copy_data(struct writer *w, int fd, uint64_t size)
 			return r;
 		size -= (uint64_t)n;
 	}
-	return 0;
+	return pad(w, 4);
 }
 
 static int write_file(struct writer *w, const struct entry *e)
@@ -346,43 +352,35 @@ static int write_file(struct writer *w, const struct entry *e)
 		h.mtime = (uint64_t)st.st_mtime > FIELD_MAX ? FIELD_MAX : (uint32_t)st.st_mtime;
 		h.filesize = last ? (uint32_t)st.st_size : 0;
 		r = put_header(w, &h, name);
+		if (r >= 0 && last)
+			r = copy_data(w, fd, (uint64_t)st.st_size);
 		if (r < 0)
 			return r;
-		if (last) {
-			r = copy_data(w, fd, (uint64_t)st.st_size);
-			if (r < 0)
-				return r;
-			r = pad(w, 4);
-			if (r < 0)
-				return r;
-		}
 	}
-	w->ino++;
 	return 0;
+}
+
+/* Every type but file: one name, and data only for a symlink (its target). */
+static int write_other(struct writer *w, const struct entry *e)
+{
+	const char *name = archive_name(e->names[0]);
+	struct header h = entry_header(w, e, name);
+	bool slink = e->type->kind == KIND_SLINK;
+
+	if (slink)
+		h.filesize = (uint32_t)strlen(e->location) + 1;
+	int r = put_header(w, &h, name);
+	if (r >= 0 && slink)
+		r = put_padded(w, e->location, h.filesize);
+	return r;
 }
 
 static int write_entry(struct writer *w, const struct entry *e)
 {
-	if (e->type->kind == KIND_FILE)
-		return write_file(w, e);
+	int r = e->type->kind == KIND_FILE ? write_file(w, e) : write_other(w, e);
 
-	const char *name = archive_name(e->names[0]);
-	struct header h = entry_header(w, e, name);
-	int r;
-
-	if (e->type->kind == KIND_SLINK)
-		h.filesize = (uint32_t)strlen(e->location) + 1;
-	r = put_header(w, &h, name);
 	if (r < 0)
 		return r;
-	if (e->type->kind == KIND_SLINK) {
-		r = put(w, e->location, h.filesize);
-		if (r < 0)
-			return r;
-		r = pad(w, 4);
-		if (r < 0)
-			return r;
-	}
 	w->ino++;
 	return 0;
 }
