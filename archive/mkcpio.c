@@ -27,6 +27,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,83 +124,71 @@ static int tokenize(char *line, char **tok, size_t max)
 	}
 }
 
-/*
- * Parses one list line (without its newline) into e, pointing into line and tok. Returns 1 for a
- * comment or blank line, 0 for an entry, -EINVAL with *why set for anything else.
- */
-static int parse_line(char *line, char **tok, struct entry *e, const char **why)
+/* 1 for a comment or blank line, 0 for an entry; an indented entry is one gen_init_cpio would drop. */
+static int skip_line(const char *line, const char **why)
 {
 	if (line[0] == '#')
 		return 1;
-	if (line[0] == ' ' || line[0] == '\t') {
-		if (line[strspn(line, " \t")] == 0)
-			return 1;
-		*why = "indented line (gen_init_cpio would ignore it)";
-		return -EINVAL;
-	}
-
-	int n = tokenize(line, tok, MAX_TOKENS);
-	if (n < 0) {
-		*why = "too many fields";
-		return -EINVAL;
-	}
-	if (n == 0)
+	if (line[0] != ' ' && line[0] != '\t')
+		return 0;
+	if (line[strspn(line, " \t")] == 0)
 		return 1;
+	*why = "indented line (gen_init_cpio would ignore it)";
+	return -EINVAL;
+}
 
-	const struct entry_type *t = NULL;
+static const struct entry_type *entry_type_of(const char *keyword)
+{
 	for (size_t i = 0; i < ELEMENTSOF(entry_types); i++)
-		if (strcmp(tok[0], entry_types[i].keyword) == 0)
-			t = &entry_types[i];
-	if (!t) {
-		*why = "unknown entry type (gen_init_cpio would ignore the line)";
-		return -EINVAL;
-	}
+		if (strcmp(keyword, entry_types[i].keyword) == 0)
+			return &entry_types[i];
+	return NULL;
+}
 
-	int want = 1 + 1 + (t->has_location ? 1 : 0) + 3 + (int)t->dev_fields;
-	if (n < want || (n > want && !t->extra_names)) {
-		*why = n < want ? "missing fields" : "extra fields";
-		return -EINVAL;
-	}
+/* A number field of a line: where it goes in struct entry, how to read it, what to say if it is wrong. */
+struct number_field {
+	size_t offset;
+	int base;
+	uint64_t max;
+	const char *why;
+};
+/* The kernel's tool reads uid and gid with %d. */
+static const struct number_field owner_fields[] = {
+	{offsetof(struct entry, mode), 8, 07777, "mode is not an octal number up to 07777"},
+	{offsetof(struct entry, uid), 10, INT_MAX, "uid or gid is not a decimal number"},
+	{offsetof(struct entry, gid), 10, INT_MAX, "uid or gid is not a decimal number"},
+};
+static const struct number_field device_fields[] = {
+	{offsetof(struct entry, rdev_major), 10, FIELD_MAX, "device major or minor is not a decimal number"},
+	{offsetof(struct entry, rdev_minor), 10, FIELD_MAX, "device major or minor is not a decimal number"},
+};
 
-	int i = 1;
-	*e = (struct entry){.type = t, .names = &tok[1]};
-	i++;
-	if (t->has_location)
-		e->location = tok[i++];
-	uint32_t perm;
-	if (parse_number(tok[i++], 8, 07777, &perm) < 0) {
-		*why = "mode is not an octal number up to 07777";
-		return -EINVAL;
-	}
-	/* The kernel's tool reads uid/gid with %d. */
-	if (parse_number(tok[i++], 10, INT_MAX, &e->uid) < 0 || parse_number(tok[i++], 10, INT_MAX, &e->gid) < 0) {
-		*why = "uid or gid is not a decimal number";
-		return -EINVAL;
-	}
-	e->mode = perm | (uint32_t)t->ifmt;
-	if (t->dev_fields) {
-		const char *dev_type = tok[i++];
-		if (strcmp(dev_type, "b") == 0)
-			e->mode = perm | S_IFBLK;
-		else if (strcmp(dev_type, "c") != 0) {
-			*why = "device type is neither b nor c";
-			return -EINVAL;
-		}
-		if (parse_number(tok[i++], 10, FIELD_MAX, &e->rdev_major) < 0 ||
-		    parse_number(tok[i++], 10, FIELD_MAX, &e->rdev_minor) < 0) {
-			*why = "device major or minor is not a decimal number";
+static int parse_numbers(char **tok, const struct number_field *fields, size_t n, struct entry *e, const char **why)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t *v = (uint32_t *)((char *)e + fields[i].offset);
+		if (parse_number(tok[i], fields[i].base, fields[i].max, v) < 0) {
+			*why = fields[i].why;
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
 
-	if (t->extra_names) {
-		/* Move the hard links next to the name so names[] is contiguous. */
-		for (int j = i; j < n; j++)
-			tok[2 + (j - i)] = tok[j];
-		e->n_names = 1 + (size_t)(n - i);
-	} else
-		e->n_names = 1;
+/* nod's <b|c> <maj> <min>; the type table says S_IFCHR until the line says 'b'. */
+static int parse_device(char **tok, struct entry *e, const char **why)
+{
+	if (strcmp(tok[0], "b") == 0)
+		e->mode = (e->mode & ~(uint32_t)S_IFMT) | S_IFBLK;
+	else if (strcmp(tok[0], "c") != 0) {
+		*why = "device type is neither b nor c";
+		return -EINVAL;
+	}
+	return parse_numbers(tok + 1, device_fields, ELEMENTSOF(device_fields), e, why);
+}
 
+static int check_lengths(const struct entry *e, const char **why)
+{
 	for (size_t j = 0; j < e->n_names; j++)
 		if (strlen(e->names[j]) > PATH_MAX) {
 			*why = "name longer than PATH_MAX";
@@ -210,6 +199,51 @@ static int parse_line(char *line, char **tok, struct entry *e, const char **why)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * Parses one list line (without its newline) into e, pointing into line and tok. Returns 1 for a
+ * comment or blank line, 0 for an entry, -EINVAL with *why set for anything else.
+ */
+static int parse_line(char *line, char **tok, struct entry *e, const char **why)
+{
+	int r = skip_line(line, why);
+	if (r != 0)
+		return r;
+	int n = tokenize(line, tok, MAX_TOKENS);
+	if (n < 0) {
+		*why = "too many fields";
+		return -EINVAL;
+	}
+	if (n == 0)
+		return 1;
+	const struct entry_type *t = entry_type_of(tok[0]);
+	if (!t) {
+		*why = "unknown entry type (gen_init_cpio would ignore the line)";
+		return -EINVAL;
+	}
+	int location = t->has_location ? 1 : 0, owner = 2 + location;
+	int want = owner + (int)ELEMENTSOF(owner_fields) + (int)t->dev_fields;
+	if (n < want || (n > want && !t->extra_names)) {
+		*why = n < want ? "missing fields" : "extra fields";
+		return -EINVAL;
+	}
+
+	*e = (struct entry){.type = t, .names = &tok[1], .location = location ? tok[2] : NULL};
+	r = parse_numbers(&tok[owner], owner_fields, ELEMENTSOF(owner_fields), e, why);
+	if (r < 0)
+		return r;
+	e->mode |= (uint32_t)t->ifmt;
+	if (t->dev_fields) {
+		r = parse_device(&tok[owner + ELEMENTSOF(owner_fields)], e, why);
+		if (r < 0)
+			return r;
+	}
+	/* A file's hard links follow <gid>: move them next to the name so names[] is contiguous. */
+	for (int j = want; j < n; j++)
+		tok[2 + (j - want)] = tok[j];
+	e->n_names = 1 + (size_t)(n - want);
+	return check_lengths(e, why);
 }
 
 /* Replaces each ${VAR} in a file location with its value (empty when unset), as gen_init_cpio does. */
