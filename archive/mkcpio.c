@@ -480,29 +480,44 @@ static int write_archive(FILE *list, struct writer *w, struct list_error *err)
 	return r;
 }
 
-static int parse_timestamp(const char *s, uint32_t *ret)
+/* Reads -t into *mtime; false when the command line is not one mkcpio can run. */
+static bool parse_options(int argc, char **argv, uint32_t *mtime)
 {
-	return parse_number(s, 10, FIELD_MAX, ret);
+	bool have_ts = false;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "t:")) != -1) {
+		if (opt != 't')
+			return false;
+		if (parse_number(optarg, 10, FIELD_MAX, mtime) < 0) {
+			fprintf(stderr, "mkcpio: invalid timestamp '%s' (seconds since the Epoch, 32 bits)\n", optarg);
+			return false;
+		}
+		have_ts = true;
+	}
+	return have_ts && argc - optind == 2;
+}
+
+static void print_error(const char *list_path, const struct list_error *err, int r)
+{
+	if (err->line)
+		fprintf(stderr, "mkcpio: %s:%u: ", list_path, err->line);
+	else
+		fprintf(stderr, "mkcpio: ");
+	if (err->errno_about_what)
+		fprintf(stderr, "%s: %s\n", err->what, strerror(-r));
+	else
+		fprintf(stderr, "%s\n", err->what);
 }
 
 int main(int argc, char **argv)
 {
 	struct writer w = {.ino = FIRST_INO};
-	bool have_ts = false;
-	int opt;
 
-	while ((opt = getopt(argc, argv, "t:")) != -1) {
-		if (opt != 't' || parse_timestamp(optarg, &w.mtime) < 0) {
-			if (opt == 't')
-				fprintf(stderr, "mkcpio: invalid timestamp '%s' (seconds since the Epoch, 32 bits)\n",
-					optarg);
-			goto usage;
-		}
-		have_ts = true;
+	if (!parse_options(argc, argv, &w.mtime)) {
+		fprintf(stderr, "usage: mkcpio -t <timestamp> <list> <output>\n");
+		return 2;
 	}
-	if (!have_ts || argc - optind != 2)
-		goto usage;
-
 	const char *list_path = argv[optind], *out_path = argv[optind + 1];
 	FILE *list = fopen(list_path, "re");
 	if (!list) {
@@ -524,20 +539,9 @@ int main(int argc, char **argv)
 		err = (struct list_error){.what = out_path, .errno_about_what = true};
 	}
 	if (r < 0) {
-		if (err.line)
-			fprintf(stderr, "mkcpio: %s:%u: ", list_path, err.line);
-		else
-			fprintf(stderr, "mkcpio: ");
-		if (err.errno_about_what)
-			fprintf(stderr, "%s: %s\n", err.what, strerror(-r));
-		else
-			fprintf(stderr, "%s\n", err.what);
+		print_error(list_path, &err, r);
 		unlink(out_path);
 		return 1;
 	}
 	return 0;
-
-usage:
-	fprintf(stderr, "usage: mkcpio -t <timestamp> <list> <output>\n");
-	return 2;
 }
