@@ -718,13 +718,9 @@ static int verify_initrd(struct span uki, const struct pe_section *sec, const st
 	return FAIL;
 }
 
-static int verify_uki(const char *path, struct span uki, const struct pe_section *secs, int n, const struct archive *a)
+/* Lists the sections; ERROR if one does not lie within the file. */
+static int uki_sections(const char *path, const struct pe_section *secs, int n)
 {
-	const struct pe_section *linux_sec = pe_find(secs, n, ".linux");
-	const struct pe_section *initrd_sec = pe_find(secs, n, ".initrd");
-	int verdict = PASS;
-	bool proven = false;
-
 	printf("%s: UKI, sections:", path);
 	for (int i = 0; i < n; i++)
 		printf(" %s", secs[i].name);
@@ -734,45 +730,63 @@ static int verify_uki(const char *path, struct span uki, const struct pe_section
 			fprintf(stderr, "verify: %s: section %s extends beyond the file\n", path, secs[i].name);
 			return ERROR;
 		}
+	return PASS;
+}
 
-	if (initrd_sec) {
-		if (verify_initrd(uki, initrd_sec, a) == PASS) {
-			printf("  .initrd is exactly %s\n", a->path);
-			proven = true;
-		} else {
-			verdict = FAIL;
-		}
-	} else {
+/* What one part of a UKI holds: ARCHIVE, no archive to compare, or an archive the kernel would unpack too. */
+enum part { PART_ARCHIVE, PART_NONE, PART_OTHER };
+
+static enum part uki_initrd(struct span uki, const struct pe_section *sec, const struct archive *a)
+{
+	if (!sec) {
 		printf(".initrd: none\n");
+		return PART_NONE;
 	}
+	if (verify_initrd(uki, sec, a) != PASS)
+		return PART_OTHER;
+	printf("  .initrd is exactly %s\n", a->path);
+	return PART_ARCHIVE;
+}
 
-	printf(".linux: file offset 0x%zx, %zu bytes\n", linux_sec->offset, linux_sec->size);
-	switch (bzimage_linked(".linux", (struct span){uki.p + linux_sec->offset, linux_sec->size}, a)) {
+/* Returns the part, or -1 after saying why the kernel could not be read. */
+static int uki_linux(struct span uki, const struct pe_section *sec, const struct archive *a)
+{
+	printf(".linux: file offset 0x%zx, %zu bytes\n", sec->offset, sec->size);
+	switch (bzimage_linked(".linux", (struct span){uki.p + sec->offset, sec->size}, a)) {
 	case LINKED_ARCHIVE:
 		printf("  .linux links in exactly %s\n", a->path);
-		proven = true;
-		break;
+		return PART_ARCHIVE;
 	case LINKED_DEFAULT:
 	case LINKED_NONE:
 		printf("  .linux is not a kernel-linked kernel; its built-in archive is not compared\n");
-		break;
+		return PART_NONE;
 	case LINKED_OTHER:
 		printf("  .linux links in another archive, which the kernel unpacks before .initrd\n");
-		verdict = FAIL;
-		break;
+		return PART_OTHER;
 	default:
-		return ERROR;
+		return -1;
 	}
+}
 
-	if (verdict == PASS && !proven) {
+static int verify_uki(const char *path, struct span uki, const struct pe_section *secs, int n, const struct archive *a)
+{
+	if (uki_sections(path, secs, n) != PASS)
+		return ERROR;
+	enum part initrd = uki_initrd(uki, pe_find(secs, n, ".initrd"), a);
+	int kernel = uki_linux(uki, pe_find(secs, n, ".linux"), a);
+	if (kernel < 0)
+		return ERROR;
+
+	if (initrd == PART_OTHER || kernel == PART_OTHER) {
+		printf("FAIL: %s does not carry exactly %s\n", path, a->path);
+		return FAIL;
+	}
+	if (initrd == PART_NONE && kernel == PART_NONE) {
 		printf("FAIL: %s carries no copy of %s\n", path, a->path);
 		return FAIL;
 	}
-	if (verdict == PASS)
-		printf("PASS: %s carries exactly %s\n", path, a->path);
-	else
-		printf("FAIL: %s does not carry exactly %s\n", path, a->path);
-	return verdict;
+	printf("PASS: %s carries exactly %s\n", path, a->path);
+	return PASS;
 }
 
 /* More sections than a UKI has (systemd documents about a dozen). */
