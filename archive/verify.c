@@ -565,8 +565,8 @@ static int bzimage_vmlinux(const char *what, struct span payload, const struct c
 static int vmlinux_streams(const char *what, struct span v, struct span found[MAX_STREAMS], size_t *n)
 {
 	char sum[SHA256_HEX_SIZE];
+	size_t k = 0;
 
-	*n = 0;
 	for (size_t off = 0; off < v.len;) {
 		const uint8_t *hit = memmem(v.p + off, v.len - off, NEWC_MAGIC, 6);
 		if (!hit)
@@ -576,16 +576,17 @@ static int vmlinux_streams(const char *what, struct span v, struct span found[MA
 			off = at + 1;
 			continue;
 		}
-		if (*n == MAX_STREAMS) {
+		if (k == MAX_STREAMS) {
 			fprintf(stderr, "verify: %s: more than %d newc archives in vmlinux\n", what, MAX_STREAMS);
 			return -1;
 		}
-		found[(*n)++] = (struct span){hit, len};
-		sha256_hex(found[*n - 1], sum);
+		found[k++] = (struct span){hit, len};
+		sha256_hex(found[k - 1], sum);
 		printf("  newc archive at vmlinux offset 0x%zx: %zu bytes, %zu entries, sha256 %s\n", at, len, count,
 		       sum);
 		off = at + len;
 	}
+	*n = k;
 	return 0;
 }
 
