@@ -27,6 +27,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,83 +124,71 @@ static int tokenize(char *line, char **tok, size_t max)
 	}
 }
 
-/*
- * Parses one list line (without its newline) into e, pointing into line and tok. Returns 1 for a
- * comment or blank line, 0 for an entry, -EINVAL with *why set for anything else.
- */
-static int parse_line(char *line, char **tok, struct entry *e, const char **why)
+/* 1 for a comment or blank line, 0 for an entry; an indented entry is one gen_init_cpio would drop. */
+static int skip_line(const char *line, const char **why)
 {
 	if (line[0] == '#')
 		return 1;
-	if (line[0] == ' ' || line[0] == '\t') {
-		if (line[strspn(line, " \t")] == 0)
-			return 1;
-		*why = "indented line (gen_init_cpio would ignore it)";
-		return -EINVAL;
-	}
-
-	int n = tokenize(line, tok, MAX_TOKENS);
-	if (n < 0) {
-		*why = "too many fields";
-		return -EINVAL;
-	}
-	if (n == 0)
+	if (line[0] != ' ' && line[0] != '\t')
+		return 0;
+	if (line[strspn(line, " \t")] == 0)
 		return 1;
+	*why = "indented line (gen_init_cpio would ignore it)";
+	return -EINVAL;
+}
 
-	const struct entry_type *t = NULL;
+static const struct entry_type *entry_type_of(const char *keyword)
+{
 	for (size_t i = 0; i < ELEMENTSOF(entry_types); i++)
-		if (strcmp(tok[0], entry_types[i].keyword) == 0)
-			t = &entry_types[i];
-	if (!t) {
-		*why = "unknown entry type (gen_init_cpio would ignore the line)";
-		return -EINVAL;
-	}
+		if (strcmp(keyword, entry_types[i].keyword) == 0)
+			return &entry_types[i];
+	return NULL;
+}
 
-	int want = 1 + 1 + (t->has_location ? 1 : 0) + 3 + (int)t->dev_fields;
-	if (n < want || (n > want && !t->extra_names)) {
-		*why = n < want ? "missing fields" : "extra fields";
-		return -EINVAL;
-	}
+/* A number field of a line: where it goes in struct entry, how to read it, what to say if it is wrong. */
+struct number_field {
+	size_t offset;
+	int base;
+	uint64_t max;
+	const char *why;
+};
+/* The kernel's tool reads uid and gid with %d. */
+static const struct number_field owner_fields[] = {
+	{offsetof(struct entry, mode), 8, 07777, "mode is not an octal number up to 07777"},
+	{offsetof(struct entry, uid), 10, INT_MAX, "uid or gid is not a decimal number"},
+	{offsetof(struct entry, gid), 10, INT_MAX, "uid or gid is not a decimal number"},
+};
+static const struct number_field device_fields[] = {
+	{offsetof(struct entry, rdev_major), 10, FIELD_MAX, "device major or minor is not a decimal number"},
+	{offsetof(struct entry, rdev_minor), 10, FIELD_MAX, "device major or minor is not a decimal number"},
+};
 
-	int i = 1;
-	*e = (struct entry){.type = t, .names = &tok[1]};
-	i++;
-	if (t->has_location)
-		e->location = tok[i++];
-	uint32_t perm;
-	if (parse_number(tok[i++], 8, 07777, &perm) < 0) {
-		*why = "mode is not an octal number up to 07777";
-		return -EINVAL;
-	}
-	/* The kernel's tool reads uid/gid with %d. */
-	if (parse_number(tok[i++], 10, INT_MAX, &e->uid) < 0 || parse_number(tok[i++], 10, INT_MAX, &e->gid) < 0) {
-		*why = "uid or gid is not a decimal number";
-		return -EINVAL;
-	}
-	e->mode = perm | (uint32_t)t->ifmt;
-	if (t->dev_fields) {
-		const char *dev_type = tok[i++];
-		if (strcmp(dev_type, "b") == 0)
-			e->mode = perm | S_IFBLK;
-		else if (strcmp(dev_type, "c") != 0) {
-			*why = "device type is neither b nor c";
-			return -EINVAL;
-		}
-		if (parse_number(tok[i++], 10, FIELD_MAX, &e->rdev_major) < 0 ||
-		    parse_number(tok[i++], 10, FIELD_MAX, &e->rdev_minor) < 0) {
-			*why = "device major or minor is not a decimal number";
+static int parse_numbers(char **tok, const struct number_field *fields, size_t n, struct entry *e, const char **why)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t *v = (uint32_t *)((char *)e + fields[i].offset);
+		if (parse_number(tok[i], fields[i].base, fields[i].max, v) < 0) {
+			*why = fields[i].why;
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
 
-	if (t->extra_names) {
-		/* Move the hard links next to the name so names[] is contiguous. */
-		for (int j = i; j < n; j++)
-			tok[2 + (j - i)] = tok[j];
-		e->n_names = 1 + (size_t)(n - i);
-	} else
-		e->n_names = 1;
+/* nod's <b|c> <maj> <min>; the type table says S_IFCHR until the line says 'b'. */
+static int parse_device(char **tok, struct entry *e, const char **why)
+{
+	if (strcmp(tok[0], "b") == 0)
+		e->mode = (e->mode & ~(uint32_t)S_IFMT) | S_IFBLK;
+	else if (strcmp(tok[0], "c") != 0) {
+		*why = "device type is neither b nor c";
+		return -EINVAL;
+	}
+	return parse_numbers(tok + 1, device_fields, ELEMENTSOF(device_fields), e, why);
+}
 
+static int check_lengths(const struct entry *e, const char **why)
+{
 	for (size_t j = 0; j < e->n_names; j++)
 		if (strlen(e->names[j]) > PATH_MAX) {
 			*why = "name longer than PATH_MAX";
@@ -210,6 +199,51 @@ static int parse_line(char *line, char **tok, struct entry *e, const char **why)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * Parses one list line (without its newline) into e, pointing into line and tok. Returns 1 for a
+ * comment or blank line, 0 for an entry, -EINVAL with *why set for anything else.
+ */
+static int parse_line(char *line, char **tok, struct entry *e, const char **why)
+{
+	int r = skip_line(line, why);
+	if (r != 0)
+		return r;
+	int n = tokenize(line, tok, MAX_TOKENS);
+	if (n < 0) {
+		*why = "too many fields";
+		return -EINVAL;
+	}
+	if (n == 0)
+		return 1;
+	const struct entry_type *t = entry_type_of(tok[0]);
+	if (!t) {
+		*why = "unknown entry type (gen_init_cpio would ignore the line)";
+		return -EINVAL;
+	}
+	int location = t->has_location ? 1 : 0, owner = 2 + location;
+	int want = owner + (int)ELEMENTSOF(owner_fields) + (int)t->dev_fields;
+	if (n < want || (n > want && !t->extra_names)) {
+		*why = n < want ? "missing fields" : "extra fields";
+		return -EINVAL;
+	}
+
+	*e = (struct entry){.type = t, .names = &tok[1], .location = location ? tok[2] : NULL};
+	r = parse_numbers(&tok[owner], owner_fields, ELEMENTSOF(owner_fields), e, why);
+	if (r < 0)
+		return r;
+	e->mode |= (uint32_t)t->ifmt;
+	if (t->dev_fields) {
+		r = parse_device(&tok[owner + ELEMENTSOF(owner_fields)], e, why);
+		if (r < 0)
+			return r;
+	}
+	/* A file's hard links follow <gid>: move them next to the name so names[] is contiguous. */
+	for (int j = want; j < n; j++)
+		tok[2 + (j - want)] = tok[j];
+	e->n_names = 1 + (size_t)(n - want);
+	return check_lengths(e, why);
 }
 
 /* Replaces each ${VAR} in a file location with its value (empty when unset), as gen_init_cpio does. */
@@ -259,6 +293,15 @@ static int pad(struct writer *w, unsigned align)
 	return put(w, zeros, n);
 }
 
+/* Names and data end on a 4-byte boundary. */
+static int put_padded(struct writer *w, const void *buf, size_t len)
+{
+	int r = put(w, buf, len);
+	if (r < 0)
+		return r;
+	return pad(w, 4);
+}
+
 static int put_header(struct writer *w, const struct header *h, const char *name)
 {
 	char s[CPIO_HDR_LEN + 1];
@@ -272,10 +315,7 @@ static int put_header(struct writer *w, const struct header *h, const char *name
 	r = put(w, s, CPIO_HDR_LEN);
 	if (r < 0)
 		return r;
-	r = put(w, name, h->namesize);
-	if (r < 0)
-		return r;
-	return pad(w, 4);
+	return put_padded(w, name, h->namesize);
 }
 
 static struct header entry_header(const struct writer *w, const struct entry *e, const char *name)
@@ -300,7 +340,7 @@ static const char *archive_name(const char *name)
 	return name[0] == '/' ? name + 1 : name;
 }
 
-/* Copies exactly size bytes of fd, failing if the file is shorter than fstat() said. */
+/* Copies exactly size bytes of fd, failing if the file is shorter than fstat() said, then pads. */
 static int copy_data(struct writer *w, int fd, uint64_t size)
 {
 	char buf[COPY_BUF];
@@ -316,7 +356,7 @@ static int copy_data(struct writer *w, int fd, uint64_t size)
 			return r;
 		size -= (uint64_t)n;
 	}
-	return 0;
+	return pad(w, 4);
 }
 
 static int write_file(struct writer *w, const struct entry *e)
@@ -346,43 +386,35 @@ static int write_file(struct writer *w, const struct entry *e)
 		h.mtime = (uint64_t)st.st_mtime > FIELD_MAX ? FIELD_MAX : (uint32_t)st.st_mtime;
 		h.filesize = last ? (uint32_t)st.st_size : 0;
 		r = put_header(w, &h, name);
+		if (r >= 0 && last)
+			r = copy_data(w, fd, (uint64_t)st.st_size);
 		if (r < 0)
 			return r;
-		if (last) {
-			r = copy_data(w, fd, (uint64_t)st.st_size);
-			if (r < 0)
-				return r;
-			r = pad(w, 4);
-			if (r < 0)
-				return r;
-		}
 	}
-	w->ino++;
 	return 0;
+}
+
+/* Every type but file: one name, and data only for a symlink (its target). */
+static int write_other(struct writer *w, const struct entry *e)
+{
+	const char *name = archive_name(e->names[0]);
+	struct header h = entry_header(w, e, name);
+	bool slink = e->type->kind == KIND_SLINK;
+
+	if (slink)
+		h.filesize = (uint32_t)strlen(e->location) + 1;
+	int r = put_header(w, &h, name);
+	if (r >= 0 && slink)
+		r = put_padded(w, e->location, h.filesize);
+	return r;
 }
 
 static int write_entry(struct writer *w, const struct entry *e)
 {
-	if (e->type->kind == KIND_FILE)
-		return write_file(w, e);
+	int r = e->type->kind == KIND_FILE ? write_file(w, e) : write_other(w, e);
 
-	const char *name = archive_name(e->names[0]);
-	struct header h = entry_header(w, e, name);
-	int r;
-
-	if (e->type->kind == KIND_SLINK)
-		h.filesize = (uint32_t)strlen(e->location) + 1;
-	r = put_header(w, &h, name);
 	if (r < 0)
 		return r;
-	if (e->type->kind == KIND_SLINK) {
-		r = put(w, e->location, h.filesize);
-		if (r < 0)
-			return r;
-		r = pad(w, 4);
-		if (r < 0)
-			return r;
-	}
 	w->ino++;
 	return 0;
 }
@@ -448,29 +480,44 @@ static int write_archive(FILE *list, struct writer *w, struct list_error *err)
 	return r;
 }
 
-static int parse_timestamp(const char *s, uint32_t *ret)
+/* Reads -t into *mtime; false when the command line is not one mkcpio can run. */
+static bool parse_options(int argc, char **argv, uint32_t *mtime)
 {
-	return parse_number(s, 10, FIELD_MAX, ret);
+	bool have_ts = false;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "t:")) != -1) {
+		if (opt != 't')
+			return false;
+		if (parse_number(optarg, 10, FIELD_MAX, mtime) < 0) {
+			fprintf(stderr, "mkcpio: invalid timestamp '%s' (seconds since the Epoch, 32 bits)\n", optarg);
+			return false;
+		}
+		have_ts = true;
+	}
+	return have_ts && argc - optind == 2;
+}
+
+static void print_error(const char *list_path, const struct list_error *err, int r)
+{
+	if (err->line)
+		fprintf(stderr, "mkcpio: %s:%u: ", list_path, err->line);
+	else
+		fprintf(stderr, "mkcpio: ");
+	if (err->errno_about_what)
+		fprintf(stderr, "%s: %s\n", err->what, strerror(-r));
+	else
+		fprintf(stderr, "%s\n", err->what);
 }
 
 int main(int argc, char **argv)
 {
 	struct writer w = {.ino = FIRST_INO};
-	bool have_ts = false;
-	int opt;
 
-	while ((opt = getopt(argc, argv, "t:")) != -1) {
-		if (opt != 't' || parse_timestamp(optarg, &w.mtime) < 0) {
-			if (opt == 't')
-				fprintf(stderr, "mkcpio: invalid timestamp '%s' (seconds since the Epoch, 32 bits)\n",
-					optarg);
-			goto usage;
-		}
-		have_ts = true;
+	if (!parse_options(argc, argv, &w.mtime)) {
+		fprintf(stderr, "usage: mkcpio -t <timestamp> <list> <output>\n");
+		return 2;
 	}
-	if (!have_ts || argc - optind != 2)
-		goto usage;
-
 	const char *list_path = argv[optind], *out_path = argv[optind + 1];
 	FILE *list = fopen(list_path, "re");
 	if (!list) {
@@ -492,20 +539,9 @@ int main(int argc, char **argv)
 		err = (struct list_error){.what = out_path, .errno_about_what = true};
 	}
 	if (r < 0) {
-		if (err.line)
-			fprintf(stderr, "mkcpio: %s:%u: ", list_path, err.line);
-		else
-			fprintf(stderr, "mkcpio: ");
-		if (err.errno_about_what)
-			fprintf(stderr, "%s: %s\n", err.what, strerror(-r));
-		else
-			fprintf(stderr, "%s\n", err.what);
+		print_error(list_path, &err, r);
 		unlink(out_path);
 		return 1;
 	}
 	return 0;
-
-usage:
-	fprintf(stderr, "usage: mkcpio -t <timestamp> <list> <output>\n");
-	return 2;
 }

@@ -149,6 +149,39 @@ static char *read_all(const char *path)
 	return buf;
 }
 
+/* Adds what one profile file names: 0, 1 if a required module is missing, -1 if the file is unusable. */
+static int add_profile(struct closure *cl, const char *path)
+{
+	struct profile_entry *ents;
+	int bad = 0, failed = 0;
+	char *text = read_all(path);
+	if (!text) {
+		fprintf(stderr, "modclosure: cannot read profile %s: %m\n", path);
+		return -1;
+	}
+	int n = profile_parse(text, &ents, &bad);
+	free(text);
+	if (n < 0) {
+		fprintf(stderr, "%s:%d: not a module name or directory\n", path, bad);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		int r = ents[i].directory ? add_directory(cl, ents[i].name) : add_name(cl, ents[i].name);
+		if (r == -ENOENT && ents[i].optional)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "%s:%d: %s %s: %s\n", path, ents[i].line,
+				ents[i].directory ? "directory" : "module", ents[i].name,
+				r == -ENOENT
+					? "not in this kernel (mark it optional with a leading '?' if that is expected)"
+					: strerror(-r));
+			failed = 1;
+		}
+	}
+	profile_free(ents, n);
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	/* never the host's /etc/modprobe.d: the result must not depend on the build machine */
@@ -166,34 +199,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int a = 2; a < argc; a++) {
-		struct profile_entry *ents;
-		int bad = 0;
-		char *text = read_all(argv[a]);
-		if (!text) {
-			fprintf(stderr, "modclosure: cannot read profile %s: %m\n", argv[a]);
+		int r = add_profile(&cl, argv[a]);
+		if (r < 0)
 			return 1;
-		}
-		int n = profile_parse(text, &ents, &bad);
-		free(text);
-		if (n < 0) {
-			fprintf(stderr, "%s:%d: not a module name or directory\n", argv[a], bad);
-			return 1;
-		}
-		for (int i = 0; i < n; i++) {
-			int r = ents[i].directory ? add_directory(&cl, ents[i].name) : add_name(&cl, ents[i].name);
-			if (r == -ENOENT && ents[i].optional)
-				continue;
-			if (r < 0) {
-				fprintf(stderr, "%s:%d: %s %s: %s\n", argv[a], ents[i].line,
-					ents[i].directory ? "directory" : "module", ents[i].name,
-					r == -ENOENT
-						? "not in this kernel (mark it optional with a leading '?' if that is "
-						  "expected)"
-						: strerror(-r));
-				failed = 1;
-			}
-		}
-		profile_free(ents, n);
+		failed |= r;
 	}
 	qsort(cl.paths, cl.n, sizeof(*cl.paths), cmp);
 	for (size_t i = 0; i < cl.n; i++)

@@ -503,14 +503,13 @@ static int archive_load(const char *path, struct archive *a)
 enum linked { LINKED_ARCHIVE, LINKED_DEFAULT, LINKED_NONE, LINKED_OTHER };
 
 /*
- * Finds the archive linked into the bzImage bz and compares it with a->stream.
- * Returns the kind found, or -1 after saying why it could not look.
+ * Locates the compressed kernel in the bzImage bz by its setup header and says what it found.
+ * Returns 0, or -1 after saying why not.
  */
-static int bzimage_linked(const char *what, struct span bz, const struct archive *a)
+static int bzimage_payload(const char *what, struct span bz, struct span *payload, const struct codec **c)
 {
 	uint16_t boot_flag, version = 0;
 	uint32_t magic, payload_offset = 0, payload_length = 0;
-	char sum[SHA256_HEX_SIZE];
 
 	if (!le16(bz, 0x1fe, &boot_flag) || !le32(bz, 0x202, &magic) || boot_flag != 0xaa55 ||
 	    magic != 0x53726448 /* "HdrS" */) {
@@ -533,30 +532,41 @@ static int bzimage_linked(const char *what, struct span bz, const struct archive
 			start, payload_length, bz.len);
 		return -1;
 	}
-	struct span payload = {bz.p + start, payload_length};
-	const struct codec *c = codec_of(payload);
-	if (!c) {
+	*payload = (struct span){bz.p + start, payload_length};
+	*c = codec_of(*payload);
+	if (!*c) {
 		fprintf(stderr, "verify: %s: unknown payload compression (magic %02x %02x %02x %02x)\n", what,
-			payload.p[0], payload.p[1], payload.p[2], payload.p[3]);
+			payload->p[0], payload->p[1], payload->p[2], payload->p[3]);
 		return -1;
 	}
 	printf("%s: bzImage, boot protocol %u.%02u, payload at file offset 0x%zx, %" PRIu32 " bytes, %s\n", what,
-	       version >> 8, version & 0xff, start, payload_length, c->name);
+	       version >> 8, version & 0xff, start, payload_length, (*c)->name);
+	return 0;
+}
 
-	_cleanup_buf_ struct buf vmlinux = {0};
-	if (decompress(what, c, payload, &vmlinux) < 0)
-		return -1;
+/* Decompresses the payload, which must be an ELF vmlinux. Returns 0, or -1 after saying why not. */
+static int bzimage_vmlinux(const char *what, struct span payload, const struct codec *c, struct buf *vmlinux)
+{
 	uint32_t appended = 0;
+
+	if (decompress(what, c, payload, vmlinux) < 0)
+		return -1;
 	le32(payload, payload.len - 4, &appended);
-	if (vmlinux.len < 4 || memcmp(vmlinux.data, "\177ELF", 4) != 0) {
+	if (vmlinux->len < 4 || memcmp(vmlinux->data, "\177ELF", 4) != 0) {
 		fprintf(stderr, "verify: %s: the decompressed payload is not an ELF vmlinux\n", what);
 		return -1;
 	}
-	printf("  vmlinux: %zu bytes (ELF%s)\n", vmlinux.len,
-	       appended == (uint32_t)vmlinux.len ? ", the size the build appended" : "; not the size appended");
+	printf("  vmlinux: %zu bytes (ELF%s)\n", vmlinux->len,
+	       appended == (uint32_t)vmlinux->len ? ", the size the build appended" : "; not the size appended");
+	return 0;
+}
 
-	struct span v = span_of(&vmlinux), found[MAX_STREAMS];
-	size_t n = 0;
+/* Lists every complete newc stream in v into found. Returns 0, or -1 after saying there are too many. */
+static int vmlinux_streams(const char *what, struct span v, struct span found[MAX_STREAMS], size_t *n)
+{
+	char sum[SHA256_HEX_SIZE];
+	size_t k = 0;
+
 	for (size_t off = 0; off < v.len;) {
 		const uint8_t *hit = memmem(v.p + off, v.len - off, NEWC_MAGIC, 6);
 		if (!hit)
@@ -566,16 +576,23 @@ static int bzimage_linked(const char *what, struct span bz, const struct archive
 			off = at + 1;
 			continue;
 		}
-		if (n == MAX_STREAMS) {
+		if (k == MAX_STREAMS) {
 			fprintf(stderr, "verify: %s: more than %d newc archives in vmlinux\n", what, MAX_STREAMS);
 			return -1;
 		}
-		found[n++] = (struct span){hit, len};
-		sha256_hex(found[n - 1], sum);
+		found[k++] = (struct span){hit, len};
+		sha256_hex(found[k - 1], sum);
 		printf("  newc archive at vmlinux offset 0x%zx: %zu bytes, %zu entries, sha256 %s\n", at, len, count,
 		       sum);
 		off = at + len;
 	}
+	*n = k;
+	return 0;
+}
+
+/* Which archive the kernel links in, judged from the streams found in its vmlinux. */
+static int linked_kind(const struct span *found, size_t n, const struct archive *a)
+{
 	if (n == 0) {
 		printf("  no uncompressed newc archive linked in (none, or compressed: this mode wants "
 		       "CONFIG_INITRAMFS_COMPRESSION_NONE)\n");
@@ -595,6 +612,23 @@ static int bzimage_linked(const char *what, struct span bz, const struct archive
 	printf("  it differs from %s:\n", a->path);
 	newc_diff(found[0], "the kernel", a->stream, "ARCHIVE");
 	return LINKED_OTHER;
+}
+
+/*
+ * Finds the archive linked into the bzImage bz and compares it with a->stream.
+ * Returns the kind found, or -1 after saying why it could not look.
+ */
+static int bzimage_linked(const char *what, struct span bz, const struct archive *a)
+{
+	_cleanup_buf_ struct buf vmlinux = {0};
+	struct span payload, found[MAX_STREAMS];
+	const struct codec *c;
+	size_t n;
+
+	if (bzimage_payload(what, bz, &payload, &c) < 0 || bzimage_vmlinux(what, payload, c, &vmlinux) < 0 ||
+	    vmlinux_streams(what, span_of(&vmlinux), found, &n) < 0)
+		return -1;
+	return linked_kind(found, n, a);
 }
 
 static int verify_bzimage(const char *path, struct span bz, const struct archive *a)
@@ -685,13 +719,9 @@ static int verify_initrd(struct span uki, const struct pe_section *sec, const st
 	return FAIL;
 }
 
-static int verify_uki(const char *path, struct span uki, const struct pe_section *secs, int n, const struct archive *a)
+/* Lists the sections; ERROR if one does not lie within the file. */
+static int uki_sections(const char *path, const struct pe_section *secs, int n)
 {
-	const struct pe_section *linux_sec = pe_find(secs, n, ".linux");
-	const struct pe_section *initrd_sec = pe_find(secs, n, ".initrd");
-	int verdict = PASS;
-	bool proven = false;
-
 	printf("%s: UKI, sections:", path);
 	for (int i = 0; i < n; i++)
 		printf(" %s", secs[i].name);
@@ -701,45 +731,63 @@ static int verify_uki(const char *path, struct span uki, const struct pe_section
 			fprintf(stderr, "verify: %s: section %s extends beyond the file\n", path, secs[i].name);
 			return ERROR;
 		}
+	return PASS;
+}
 
-	if (initrd_sec) {
-		if (verify_initrd(uki, initrd_sec, a) == PASS) {
-			printf("  .initrd is exactly %s\n", a->path);
-			proven = true;
-		} else {
-			verdict = FAIL;
-		}
-	} else {
+/* What one part of a UKI holds: ARCHIVE, no archive to compare, or an archive the kernel would unpack too. */
+enum part { PART_ARCHIVE, PART_NONE, PART_OTHER };
+
+static enum part uki_initrd(struct span uki, const struct pe_section *sec, const struct archive *a)
+{
+	if (!sec) {
 		printf(".initrd: none\n");
+		return PART_NONE;
 	}
+	if (verify_initrd(uki, sec, a) != PASS)
+		return PART_OTHER;
+	printf("  .initrd is exactly %s\n", a->path);
+	return PART_ARCHIVE;
+}
 
-	printf(".linux: file offset 0x%zx, %zu bytes\n", linux_sec->offset, linux_sec->size);
-	switch (bzimage_linked(".linux", (struct span){uki.p + linux_sec->offset, linux_sec->size}, a)) {
+/* Returns the part, or -1 after saying why the kernel could not be read. */
+static int uki_linux(struct span uki, const struct pe_section *sec, const struct archive *a)
+{
+	printf(".linux: file offset 0x%zx, %zu bytes\n", sec->offset, sec->size);
+	switch (bzimage_linked(".linux", (struct span){uki.p + sec->offset, sec->size}, a)) {
 	case LINKED_ARCHIVE:
 		printf("  .linux links in exactly %s\n", a->path);
-		proven = true;
-		break;
+		return PART_ARCHIVE;
 	case LINKED_DEFAULT:
 	case LINKED_NONE:
 		printf("  .linux is not a kernel-linked kernel; its built-in archive is not compared\n");
-		break;
+		return PART_NONE;
 	case LINKED_OTHER:
 		printf("  .linux links in another archive, which the kernel unpacks before .initrd\n");
-		verdict = FAIL;
-		break;
+		return PART_OTHER;
 	default:
-		return ERROR;
+		return -1;
 	}
+}
 
-	if (verdict == PASS && !proven) {
+static int verify_uki(const char *path, struct span uki, const struct pe_section *secs, int n, const struct archive *a)
+{
+	if (uki_sections(path, secs, n) != PASS)
+		return ERROR;
+	enum part initrd = uki_initrd(uki, pe_find(secs, n, ".initrd"), a);
+	int kernel = uki_linux(uki, pe_find(secs, n, ".linux"), a);
+	if (kernel < 0)
+		return ERROR;
+
+	if (initrd == PART_OTHER || kernel == PART_OTHER) {
+		printf("FAIL: %s does not carry exactly %s\n", path, a->path);
+		return FAIL;
+	}
+	if (initrd == PART_NONE && kernel == PART_NONE) {
 		printf("FAIL: %s carries no copy of %s\n", path, a->path);
 		return FAIL;
 	}
-	if (verdict == PASS)
-		printf("PASS: %s carries exactly %s\n", path, a->path);
-	else
-		printf("FAIL: %s does not carry exactly %s\n", path, a->path);
-	return verdict;
+	printf("PASS: %s carries exactly %s\n", path, a->path);
+	return PASS;
 }
 
 /* More sections than a UKI has (systemd documents about a dozen). */

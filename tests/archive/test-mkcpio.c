@@ -25,17 +25,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
-#define HDR_LEN	      110
-#define MAX_ENTRIES   1024
+#include "macro.h"
+
+#define HDR_LEN	    110
+#define MAX_ENTRIES 1024
 /* big.bin crosses mkcpio's 64 KiB copy buffer several times and is not a multiple of 4. */
-#define BIG_SIZE      200003
+#define BIG_SIZE    200003
 /* Past 2106: the writers clip a regular file's mtime to 0xffffffff. */
-#define BIG_MTIME     INT64_C(5000000000)
-#define HELLO_MTIME   1234567890
-#define EMPTY_MTIME   86400
-#define MTIME_CLIP    UINT32_C(0xffffffff)
-#define MTIME_T	      UINT64_C(0x100000000) /* expected mtime: the -t value */
+#define BIG_MTIME   INT64_C(5000000000)
+#define HELLO_MTIME 1234567890
+#define EMPTY_MTIME 86400
+#define MTIME_CLIP  UINT32_C(0xffffffff)
+#define MTIME_T	    UINT64_C(0x100000000) /* expected mtime: the -t value */
 
 extern char **environ;
 
