@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <limits.h>
@@ -91,6 +92,13 @@ static bool removable(const char *disk)
 	return realpath(path, real) && strstr(real, "/usb");
 }
 
+static int disk_order(const void *a, const void *b)
+{
+	const struct disk *x = a, *y = b;
+	return strlen(x->node) != strlen(y->node) ? (int)strlen(x->node) - (int)strlen(y->node)
+						  : strcmp(x->node, y->node);
+}
+
 static void scan_disks(struct ctx *c)
 {
 	char path[PATH_MAX], buf[32];
@@ -116,6 +124,8 @@ static void scan_disks(struct ctx *c)
 		c->ndisks++;
 	}
 	closedir(dir);
+	/* in name order, so that reports list disks alike on every boot */
+	qsort(c->disks, (size_t)c->ndisks, sizeof(*c->disks), disk_order);
 }
 
 /* udev's /dev/disk/by-* links do not exist here: read them as the tag they stand for. */

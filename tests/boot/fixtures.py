@@ -115,12 +115,29 @@ def tree_tpm_check(d, inputs):
     write(f"{d}/etc/earlyroot-test", "earlyroot boot test root with a TPM check\n")
 
 
+SYSTEMD_BOOT = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
+
+
+def tree_esp(d, inputs):
+    """systemd-boot as the removable-media loader, and the UKI it finds by itself (a type #2 entry)."""
+    if not os.access(SYSTEMD_BOOT, os.R_OK):
+        raise Failure(f"{SYSTEMD_BOOT} not found (tools/setup-host installs systemd-boot-efi)")
+    with open(inputs.kernel, "rb") as f:
+        if f.read(2) != b"MZ":
+            raise Failure(f"content=esp needs a UKI as --kernel, and {inputs.kernel} is no PE image")
+    dirs(d, "EFI/BOOT", "EFI/Linux", "loader")
+    install(SYSTEMD_BOOT, f"{d}/EFI/BOOT/BOOTX64.EFI")
+    install(inputs.kernel, f"{d}/EFI/Linux/earlyroot.efi")
+    write(f"{d}/loader/loader.conf", "timeout 0\n")
+
+
 TREES = {
     "marker": tree_marker,
     "badinit": tree_badinit,
     "noinit": tree_noinit,
     "usr": tree_usr,
     "tpm-check": tree_tpm_check,
+    "esp": tree_esp,
     "empty": lambda d, inputs: None,
 }
 
@@ -158,7 +175,17 @@ def mkfs_xfs(part, d, img, work):
     return ["mkfs.xfs", "-q", "-f", "-p", proto, "-m", f"uuid={part.fsuuid}", *label_args(part), img]
 
 
-MKFS = {"ext4": mkfs_ext4, "btrfs": mkfs_btrfs, "xfs": mkfs_xfs}
+def mkfs_vfat(part, d, img, work):
+    """mkfs.vfat, then the tree copied in with mtools (no mount here)."""
+    need("mcopy", "mtools")
+    argv = ["mkfs.vfat", "-n", (part.label or "ESP")[:11], img]
+    if run_tool(argv, stdout=subprocess.DEVNULL).returncode != 0:
+        raise Failure("mkfs.vfat failed")
+    entries = [os.path.join(d, e) for e in sorted(os.listdir(d))]
+    return ["mcopy", "-s", "-i", img, *entries, "::"] if entries else ["true"]
+
+
+MKFS = {"ext4": mkfs_ext4, "btrfs": mkfs_btrfs, "xfs": mkfs_xfs, "vfat": mkfs_vfat}
 
 
 def pcr15_value(event, key=None):
@@ -194,7 +221,7 @@ class Fixtures:
         if not os.path.isdir(d):
             os.makedirs(d)
             TREES[content](d, self.inputs)
-            if clone:  # the attacker's copy of the real volume's header, tokens and all
+            if clone and os.path.exists(self.header(clone)):  # the real volume's header, tokens and all
                 shutil.copyfile(self.header(clone), f"{d}/luks-header.img")
         return d
 

@@ -14,9 +14,10 @@ One keyword a line; '#' starts a comment line.
                         id= (names it for the placeholders below), luks=PASSPHRASE (the file
                         system, 16 MiB smaller, inside a LUKS2 volume with that passphrase in key
                         slot 0: argon2id with 64 MiB and 100 ms, cheap for the emulated guest),
-                        clone=ID (an attacker's copy of the luks= partition id=ID: its type, PARTUUID
-                        and header UUID, with a copy of its LUKS header, tokens and all, at
-                        /luks-header.img on a content=tpm-check root)
+                        clone=ID (an attacker's copy of partition id=ID: its type, PARTUUID and header
+                        UUID, and for a luks= one a copy of its LUKS header, tokens and all, at
+                        /luks-header.img on a content=tpm-check root); fs=vfat with content=esp: an
+                        ESP with systemd-boot and the --kernel UKI in EFI/Linux
   enroll tpm2 [k=v…]    a systemd-tpm2 token on the last (LUKS) partition: pcrs=7 (default; '+'
                         or ',' between several; empty for none), pin=PIN, systemd=252 (default,
                         the host's) or 257, replay-pcr7=yes (default: PCR 7 as SeaBIOS leaves it
@@ -37,6 +38,8 @@ One keyword a line; '#' starts a comment line.
                         is stopped 2 s after the last expected line
   timeout SECONDS       for the whole boot (default 120)
   initramfs NAME        boot the --initramfs variant NAME instead of --initrd
+  boot esp              the firmware (qemu -bios OVMF) boots the disks: systemd-boot from a content=esp
+                        partition starts the --kernel UKI, no -kernel, -initrd or -append
 {partuuid:ID}, {fsuuid:ID} and {luksuuid:ID} (the LUKS header's) in cmdline, expect, reject and
 send stand for the UUIDs of partition id=ID; {recovery} in send for the last enrolled recovery key;
 {pcr15:ID} in expect for PCR 15 (SHA-256) after /init opened the LUKS partition id=ID as "root",
@@ -75,8 +78,8 @@ GPT_TYPES = {
 }
 GUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 BUSES = ("nvme", "virtio-blk", "virtio-scsi", "scsi-removable")
-FILE_SYSTEMS = ("ext4", "btrfs", "xfs", "none")
-CONTENTS = ("marker", "noinit", "badinit", "usr", "tpm-check", "empty")
+FILE_SYSTEMS = ("ext4", "btrfs", "xfs", "vfat", "none")
+CONTENTS = ("marker", "noinit", "badinit", "usr", "tpm-check", "esp", "empty")
 LUKS_HEADER_MIB = 16  # room for the LUKS2 header at the end of the volume
 LUKS_MIN_MIB = 48  # header room plus a file system worth booting
 TPMS = ("none", "swtpm", "swtpm crb", "swtpm tis")
@@ -136,6 +139,7 @@ class Scenario:
     end: str = "poweroff"
     timeout: int = 120
     tpm: str = "none"
+    boot: str = "kernel"  # or "esp": the firmware boots the disks
     initramfs: str = ""  # an --initramfs variant's name, or the default archive
 
     @property
@@ -191,7 +195,9 @@ def part_options(part, words):
 
 def check_part(part, size, given):
     if part.fs not in FILE_SYSTEMS:
-        raise LineError(f"fs={part.fs}: expected ext4, btrfs, xfs or none")
+        raise LineError(f"fs={part.fs}: expected {', '.join(FILE_SYSTEMS[:-1])} or none")
+    if (part.content == "esp") != (part.fs == "vfat") and part.content != "empty":
+        raise LineError("content=esp goes with fs=vfat, and fs=vfat holds only content=esp or empty")
     if part.content not in CONTENTS:
         raise LineError(f"content={part.content}: expected marker, noinit, badinit, usr, tpm-check or empty")
     if part.content == "tpm-check" and not given.tpm_check:
@@ -233,10 +239,10 @@ def clone_of(sc, part):
     """An attacker's copy of partition clone=ID: its type, PARTUUID and the UUID its header shows (the file
     system's, or the LUKS header's); its root carries a copy of that partition's LUKS header."""
     orig = next((p for p in sc.parts if p.id and p.id == part.clone), None)
-    if not orig or not orig.luks:
-        raise LineError(f"clone={part.clone}: no luks= partition with that id before it")
+    if not orig:
+        raise LineError(f"clone={part.clone}: no partition with that id before it")
     part.type, part.partuuid, part.luksuuid = orig.type, orig.partuuid, orig.luksuuid
-    part.fsuuid = orig.luksuuid
+    part.fsuuid = orig.luksuuid if orig.luks else orig.fsuuid
 
 
 def enroll_option(kind, kv):
@@ -298,6 +304,12 @@ def parse_initramfs(sc, rest, given):
     sc.initramfs = rest
 
 
+def parse_boot(sc, rest, given):
+    if rest != "esp":
+        raise LineError("expected boot esp")
+    sc.boot = rest
+
+
 KEYWORDS = {
     "disk": parse_disk,
     "part": parse_part,
@@ -311,6 +323,7 @@ KEYWORDS = {
     "end": parse_end,
     "timeout": parse_timeout,
     "initramfs": parse_initramfs,
+    "boot": parse_boot,
 }
 
 
