@@ -30,6 +30,7 @@ DEVICES = {
     "virtio-scsi": "scsi-hd,drive=d{k},bus=scsi0.0,serial=earlyroot{k}",
     # a disk the kernel sees as removable media (the SCSI removable bit), as a card reader's
     "scsi-removable": "scsi-hd,drive=d{k},bus=scsi0.0,serial=earlyroot{k},removable=on",
+    "usb": "usb-storage,drive=d{k},bus=xhci.0,serial=earlyroot{k}",
 }
 
 
@@ -41,6 +42,8 @@ def drive_args(buses, images):
         # the SCSI disks share one virtio-scsi controller
         if "bus=scsi0.0" in DEVICES[bus] and "virtio-scsi-pci,id=scsi0" not in args:
             args += ["-device", "virtio-scsi-pci,id=scsi0"]
+        if "bus=xhci.0" in DEVICES[bus] and "qemu-xhci,id=xhci" not in args:
+            args += ["-device", "qemu-xhci,id=xhci"]
         args += ["-device", DEVICES[bus].format(k=k)]
     return args
 

@@ -1,8 +1,9 @@
 """A boot scenario (tests/boot/scenarios/*.scenario) read into plain data.
 
 One keyword a line; '#' starts a comment line.
-  disk BUS SIZE         a new disk: nvme, virtio-blk, virtio-scsi or scsi-removable (removable
-                        media on the virtio-scsi controller); SIZE as 64M or 1G
+  disk BUS SIZE         a new disk: nvme, virtio-blk, virtio-scsi, scsi-removable (removable
+                        media on the virtio-scsi controller) or usb (a stick on an xHCI controller);
+                        SIZE as 64M or 1G
   disk BUS SIZE offline a disk that is made (enrolled, cloned from) but never attached to the VM
   part TYPE SIZE [k=v…] a partition on the last disk, in order; TYPE a DPS name or a GUID;
                         fs=ext4 (default)|btrfs|xfs|none, content=empty (default)|marker (root with
@@ -38,6 +39,8 @@ One keyword a line; '#' starts a comment line.
                         is stopped 2 s after the last expected line
   timeout SECONDS       for the whole boot (default 120)
   initramfs NAME        boot the --initramfs variant NAME instead of --initrd
+  kernel generic        boot the runner's --generic-kernel (Debian's generic kernel: the cloud one
+                        has no USB) instead of the cloud kernel; pair it with initramfs generic-baremetal
   boot esp              the firmware (qemu -bios OVMF) boots the disks: systemd-boot from a content=esp
                         partition starts the --kernel UKI, no -kernel, -initrd or -append
 {partuuid:ID}, {fsuuid:ID} and {luksuuid:ID} (the LUKS header's) in cmdline, expect, reject and
@@ -77,7 +80,7 @@ GPT_TYPES = {
     "linux-generic": "0fc63daf-8483-4772-8e79-3d69d8477de4",
 }
 GUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
-BUSES = ("nvme", "virtio-blk", "virtio-scsi", "scsi-removable")
+BUSES = ("nvme", "virtio-blk", "virtio-scsi", "scsi-removable", "usb")
 FILE_SYSTEMS = ("ext4", "btrfs", "xfs", "vfat", "none")
 CONTENTS = ("marker", "noinit", "badinit", "usr", "tpm-check", "esp", "empty")
 LUKS_HEADER_MIB = 16  # room for the LUKS2 header at the end of the volume
@@ -140,6 +143,7 @@ class Scenario:
     timeout: int = 120
     tpm: str = "none"
     boot: str = "kernel"  # or "esp": the firmware boots the disks
+    kernel: str = "cloud"  # or "generic": Debian's generic kernel (USB)
     initramfs: str = ""  # an --initramfs variant's name, or the default archive
 
     @property
@@ -304,6 +308,12 @@ def parse_initramfs(sc, rest, given):
     sc.initramfs = rest
 
 
+def parse_kernel(sc, rest, given):
+    if rest != "generic":
+        raise LineError("expected kernel generic")
+    sc.kernel = rest
+
+
 def parse_boot(sc, rest, given):
     if rest != "esp":
         raise LineError("expected boot esp")
@@ -324,6 +334,7 @@ KEYWORDS = {
     "timeout": parse_timeout,
     "initramfs": parse_initramfs,
     "boot": parse_boot,
+    "kernel": parse_kernel,
 }
 
 
