@@ -23,7 +23,8 @@ One keyword a line; '#' starts a comment line.
                         or ',' between several; empty for none), pin=PIN, systemd=252 (default,
                         the host's) or 257, replay-pcr7=yes (default: PCR 7 as SeaBIOS leaves it
                         in the guest)|no (zero: a PCR mismatch at boot), extend-pcr11=WORD[,WORD]
-                        (PCR 11 extended with SHA-256 of each word first, e.g. enter-initrd)
+                        (PCR 11 extended with SHA-256 of each word first, e.g. enter-initrd), srk=rsa
+                        (an RSA SRK provisioned at 0x81000001 first, which systemd 257 seals under)
   enroll recovery [systemd=252|257]  a recovery key on the last partition: {recovery} in send
   tpm swtpm [crb|tis]   the VM gets a TPM2 (tpm-crb by default) on the enrolments' swtpm state
   tpm none              no TPM (default)
@@ -253,7 +254,7 @@ def enroll_option(kind, kv):
     """The option as luks-enroll takes it, and the PIN if it is one."""
     if kv in ("systemd=252", "systemd=257"):
         return kv, ""
-    if kind == "tpm2" and (kv.startswith(("pcrs=", "extend-pcr11=")) or kv in ("replay-pcr7=yes", "replay-pcr7=no")):
+    if kind == "tpm2" and (kv.startswith(("pcrs=", "extend-pcr11=")) or kv in ("replay-pcr7=yes", "replay-pcr7=no", "srk=rsa")):
         return kv, ""
     if kind == "tpm2" and kv.startswith("pin=") and kv != "pin=":
         return "pin=yes", kv[len("pin=") :]
