@@ -96,14 +96,19 @@ static void test_two_roots_one_disk(struct disk *d)
 	CHECK(!r.root && r.error[0]);
 }
 
+/* A disk with an ESP and a root partition, of these PARTUUIDs. */
+static void make_esp_root(struct disk *d, const char *name, const char *esp, const char *root)
+{
+	char script[512];
+	snprintf(script, sizeof(script), "size=4M, type=" ESP ", uuid=%s\nsize=8M, type=" ROOT ", uuid=%s\n", esp,
+		 root);
+	make_disk(d, name, script);
+}
+
 static void test_two_disks(struct disk *d)
 {
-	make_disk(&d[0], "disk1",
-		  "size=4M, type=" ESP ", uuid=aaaaaaaa-0000-0000-0000-000000000001\n"
-		  "size=8M, type=" ROOT ", uuid=aaaaaaaa-0000-0000-0000-000000000002\n");
-	make_disk(&d[1], "disk2",
-		  "size=4M, type=" ESP ", uuid=bbbbbbbb-0000-0000-0000-000000000001\n"
-		  "size=8M, type=" ROOT ", uuid=bbbbbbbb-0000-0000-0000-000000000002\n");
+	make_esp_root(&d[0], "disk1", "aaaaaaaa-0000-0000-0000-000000000001", "aaaaaaaa-0000-0000-0000-000000000002");
+	make_esp_root(&d[1], "disk2", "bbbbbbbb-0000-0000-0000-000000000001", "bbbbbbbb-0000-0000-0000-000000000002");
 	/* no hint: two candidates is an error listing both */
 	struct dps_result r = dps_select(d, 2, "");
 	CHECK(!r.root);
@@ -132,12 +137,9 @@ static void test_two_disks(struct disk *d)
 /* The attacker's disks: a stick with a root beside the real disk, a clone of the boot disk's PARTUUID. */
 static void test_untrusted_disks(struct disk *d)
 {
-	make_disk(&d[0], "fixed",
-		  "size=4M, type=" ESP ", uuid=aaaaaaaa-0000-0000-0000-000000000001\n"
-		  "size=8M, type=" ROOT ", uuid=aaaaaaaa-0000-0000-0000-000000000002\n");
-	make_disk(&d[1], "stick",
-		  "size=4M, type=" ESP ", uuid=aaaaaaaa-0000-0000-0000-000000000001\n"
-		  "size=8M, type=" ROOT ", uuid=cccccccc-0000-0000-0000-000000000002\n");
+	make_esp_root(&d[0], "fixed", "aaaaaaaa-0000-0000-0000-000000000001", "aaaaaaaa-0000-0000-0000-000000000002");
+	/* the stick clones the fixed disk's ESP PARTUUID */
+	make_esp_root(&d[1], "stick", "aaaaaaaa-0000-0000-0000-000000000001", "cccccccc-0000-0000-0000-000000000002");
 	d[1].removable = true;
 	/* no hint: the removable disk is no candidate, the fixed one boots */
 	struct dps_result r = dps_select(d, 2, "");
