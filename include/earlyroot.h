@@ -41,10 +41,11 @@ struct config {
 	int quiet;    /* a flag: 0 or 1 */
 	int loglevel; /* kmsg lines above this level are not written */
 	unsigned timeout_sec;
-	bool luks;					    /* rd.luks=0 leaves LUKS volumes locked */
-	char luks_options[SPEC_MAX];			    /* rd.luks.options= */
-	char luks_name[SPEC_MAX];			    /* rd.luks.name=UUID=NAME */
-	char luks_uuid[SPEC_MAX];			    /* rd.luks.uuid=UUID */
+	bool luks;		     /* rd.luks=0 leaves LUKS volumes locked */
+	bool tpm2_seed;		     /* rd.earlyroot.tpm2_seed=: seed the kernel's pool from the TPM */
+	char luks_options[SPEC_MAX]; /* rd.luks.options= */
+	char luks_name[SPEC_MAX];    /* rd.luks.name=UUID=NAME */
+	char luks_uuid[SPEC_MAX];    /* rd.luks.uuid=UUID */
 	struct policy_option image_policy, rd_image_policy; /* the rd. one wins */
 	bool image_policy_bad;				    /* one was given but could not be taken: the boot stops */
 };
@@ -255,6 +256,8 @@ int tpm2_extend_with(const struct ctx *c, struct tpm2 *t, unsigned pcr, const ch
 int tpm2_extend(const struct ctx *c, const char *device, unsigned pcr, const char *data, const uint8_t *key,
 		size_t key_len);
 void stage_enter_initrd(struct ctx *c);
+/* entropy.c: the kernel's random pool ready before the unlock path needs it */
+void stage_entropy(struct ctx *c);
 /* PCR 15 (when no volume key went there) and "leave-initrd" into PCR 11; fails when a TPM-unlocked root
  * could still unseal its key, or PCR 15 would stay at its reset value. */
 int stage_leave_initrd(struct ctx *c);

@@ -21,6 +21,7 @@ void config_defaults(struct config *cfg)
 	cfg->loglevel = LOG_INFO_;
 	cfg->timeout_sec = DEFAULT_TIMEOUT_SEC;
 	cfg->luks = true;
+	cfg->tpm2_seed = true;
 }
 
 /* Each setter returns NULL when the value was taken, or a reason for rejecting it. */
@@ -212,6 +213,7 @@ static const struct option options[] = {
 	{"rd.luks.options", set_text, F(luks_options)},
 	{"rd.luks.name", set_luks_name, F(luks_name)},
 	{"rd.luks.uuid", set_text, F(luks_uuid)},
+	{"rd.earlyroot.tpm2_seed", set_bool, F(tpm2_seed)},
 };
 /* clang-format on */
 #undef F

@@ -18,6 +18,7 @@ int main(int argc, char **argv)
 		emergency(&c);
 	stage_cmdline(&c);
 	stage_modules(&c);
+	stage_entropy(&c);
 	stage_enter_initrd(&c);
 	if (stage_discover(&c) < 0 || stage_policy(&c) < 0 || stage_unlock(&c) < 0 || stage_mount(&c) < 0 ||
 	    stage_leave_initrd(&c) < 0)

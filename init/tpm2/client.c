@@ -34,6 +34,7 @@ static const struct command {
 	{TPM2_CC_START_AUTH_SESSION, "StartAuthSession", 1, 0},
 	{TPM2_CC_VERIFY_SIGNATURE, "VerifySignature", 0, 0},
 	{TPM2_CC_GET_CAPABILITY, "GetCapability", 0, 0},
+	{TPM2_CC_GET_RANDOM, "GetRandom", 0, 0},
 	{TPM2_CC_PCR_READ, "PCR_Read", 0, 0},
 	{TPM2_CC_POLICY_PCR, "PolicyPCR", 0, 0},
 	{TPM2_CC_POLICY_RESTART, "PolicyRestart", 0, 0},
@@ -760,4 +761,22 @@ int tpm2_pcr_extend(struct tpm2 *t, unsigned pcr, const uint16_t *algs, const ui
 		t,
 		(struct call){.cc = TPM2_CC_PCR_EXTEND, .nhandles = 1, .handle = {handle_of(pcr, &o)}, .nsessions = 1},
 		&w, &rsp);
+}
+
+int tpm2_get_random(struct tpm2 *t, uint8_t *out, size_t n)
+{
+	uint8_t p[2];
+	struct tpm2_wr w = tpm2_wr(p, sizeof(p));
+	struct tpm2_response rsp;
+	size_t got;
+	tpm2_put_u16(&w, (uint16_t)n);
+	int r = call_with(t, (struct call){.cc = TPM2_CC_GET_RANDOM}, &w, &rsp);
+	if (r != 0)
+		return r;
+	struct tpm2_rd rd = tpm2_rd(rsp.params, rsp.params_len);
+	r = tpm2_copy_tpm2b(&rd, out, n, &got);
+	if (r == 0 && (!tpm2_rd_done(&rd) || got != n))
+		r = -EBADMSG; /* a TPM gives at most one digest's worth: ask for no more */
+	explicit_bzero(t->rsp, sizeof(t->rsp));
+	return r;
 }

@@ -42,6 +42,7 @@ One keyword a line; '#' starts a comment line.
   initramfs NAME        boot the --initramfs variant NAME instead of --initrd
   kernel generic        boot the runner's --generic-kernel (Debian's generic kernel: the cloud one
                         has no USB) instead of the cloud kernel; pair it with initramfs generic-baremetal
+  rng none              no virtio-rng device (by default the VM has one)
   boot esp              the firmware (qemu -bios OVMF) boots the disks: systemd-boot from a content=esp
                         partition starts the --kernel UKI, no -kernel, -initrd or -append
 {partuuid:ID}, {fsuuid:ID} and {luksuuid:ID} (the LUKS header's) in cmdline, expect, reject and
@@ -145,6 +146,7 @@ class Scenario:
     tpm: str = "none"
     boot: str = "kernel"  # or "esp": the firmware boots the disks
     kernel: str = "cloud"  # or "generic": Debian's generic kernel (USB)
+    rng: bool = True  # the VM gets a virtio-rng device
     initramfs: str = ""  # an --initramfs variant's name, or the default archive
 
     @property
@@ -309,6 +311,12 @@ def parse_initramfs(sc, rest, given):
     sc.initramfs = rest
 
 
+def parse_rng(sc, rest, given):
+    if rest != "none":
+        raise LineError("expected rng none")
+    sc.rng = False
+
+
 def parse_kernel(sc, rest, given):
     if rest != "generic":
         raise LineError("expected kernel generic")
@@ -336,6 +344,7 @@ KEYWORDS = {
     "initramfs": parse_initramfs,
     "boot": parse_boot,
     "kernel": parse_kernel,
+    "rng": parse_rng,
 }
 
 
