@@ -116,6 +116,17 @@ static inline bool volume_encrypted(const struct volume *v)
 	return strcmp(v->probed, "crypto_LUKS") == 0;
 }
 
+/* the stage timeline: when /init started and when each part of the boot ended */
+enum timeline {
+	TIMELINE_START,
+	TIMELINE_EARLY,
+	TIMELINE_MODULES,
+	TIMELINE_DISCOVER,
+	TIMELINE_UNLOCK,
+	TIMELINE_MOUNT,
+	TIMELINE_MAX
+};
+
 struct kmod_ctx;
 
 struct ctx {
@@ -130,7 +141,8 @@ struct ctx {
 	struct disk *disks;
 	int ndisks;
 	struct volume vol[VOLUME_MAX];
-	bool volume_key_measured; /* PCR 15 holds a volume key's measurement from this boot */
+	bool volume_key_measured;     /* PCR 15 holds a volume key's measurement from this boot */
+	uint64_t marks[TIMELINE_MAX]; /* now_ms() at /init's start and at the end of each stage */
 };
 
 /* log.c */
@@ -288,6 +300,12 @@ ssize_t read_file(const char *path, void *buf, size_t size);
 /* Reads a small text file into buf as a string, without the trailing newline. */
 int read_text(const char *path, char *buf, size_t size);
 uint64_t now_ms(void);
+static inline void timeline_mark(struct ctx *c, enum timeline t)
+{
+	c->marks[t] = now_ms();
+}
+/* One info line: each stage's duration up to now (the switch's is until now) and /init's CPU time. */
+void timeline_log(const struct ctx *c);
 /* s with control bytes, '\\', anything beyond ASCII and the bytes in also as \xNN (systemd's xescape):
  * text read from a disk (a GPT label) cannot steer the terminal, and fields joined by a separator cannot
  * run into each other. Returns buf, which needs 4 bytes for each of s's. */

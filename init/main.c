@@ -10,6 +10,7 @@ int main(int argc, char **argv)
 {
 	(void)argc;
 	struct ctx c = {.argv = argv, .kmsg_fd = -1, .console_fd = -1, .uevent_fd = -1};
+	timeline_mark(&c, TIMELINE_START);
 	config_defaults(&c.cfg);
 
 	/* subscribe before anything is probed, so no device appears unseen */
@@ -17,12 +18,20 @@ int main(int argc, char **argv)
 	if (stage_early(&c) < 0)
 		emergency(&c);
 	stage_cmdline(&c);
+	timeline_mark(&c, TIMELINE_EARLY);
 	stage_modules(&c);
 	stage_entropy(&c);
+	timeline_mark(&c, TIMELINE_MODULES);
 	stage_enter_initrd(&c);
-	if (stage_discover(&c) < 0 || stage_policy(&c) < 0 || stage_unlock(&c) < 0 || stage_mount(&c) < 0 ||
-	    stage_leave_initrd(&c) < 0)
+	if (stage_discover(&c) < 0 || stage_policy(&c) < 0)
 		emergency(&c);
+	timeline_mark(&c, TIMELINE_DISCOVER);
+	if (stage_unlock(&c) < 0)
+		emergency(&c);
+	timeline_mark(&c, TIMELINE_UNLOCK);
+	if (stage_mount(&c) < 0 || stage_leave_initrd(&c) < 0)
+		emergency(&c);
+	timeline_mark(&c, TIMELINE_MOUNT);
 	stage_switch(&c);
 	emergency(&c); /* stage_switch returns only on failure */
 }

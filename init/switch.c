@@ -116,6 +116,7 @@ static int exec_init(struct ctx *c)
 	const char *const *candidates = c->cfg.init[0] ? (const char *const[]){c->cfg.init} : inits;
 	size_t n = c->cfg.init[0] ? 1 : ELEMENTSOF(inits);
 	char why[SPEC_MAX + 64] = "no init could be executed";
+	timeline_log(c);
 	for (size_t i = 0; i < n; i++) {
 		if (access(candidates[i], X_OK) < 0)
 			continue;

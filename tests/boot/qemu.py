@@ -226,5 +226,13 @@ def boot(sc, machine, argv, secrets):
     verdict, elapsed, seen_all = watch(sc, machine, typist, secrets)
     machine.stop()
     text = machine.console()
-    verdict = verdict or forbidden_shown(text, sc.rejects, secrets)
+    verdict = verdict or forbidden_shown(text, sc.rejects, secrets) or no_timeline(text)
     return Outcome(verdict, text, elapsed, seen_all, typist.typed)
+
+
+def no_timeline(text):
+    """Every boot that reaches the real init shows /init's stage timeline first."""
+    marker = text.find("EARLYROOT-MARKER")
+    if marker >= 0 and "earlyroot: timeline: early " not in text[:marker]:
+        return "the real init ran, but the console showed no stage timeline from /init before it"
+    return None
