@@ -73,15 +73,22 @@ int tpm2_extend_with(const struct ctx *c, struct tpm2 *t, unsigned pcr, const ch
 	return 0;
 }
 
+/* -ENODEV when there is no TPM at device; other errors are logged */
+static int open_tpm(const struct ctx *c, const char *device, struct tpm2 *t)
+{
+	int r = tpm2_open(t, device);
+	if (r == -ENOENT || r == -ENODEV || r == -ENXIO)
+		return -ENODEV;
+	return r < 0 ? log_error_errno(c, r, "cannot measure into the TPM: cannot open %s: %m", device) : 0;
+}
+
 int tpm2_extend(const struct ctx *c, const char *device, unsigned pcr, const char *data, const uint8_t *key,
 		size_t key_len)
 {
 	struct tpm2 t;
-	int r = tpm2_open(&t, device);
-	if (r == -ENOENT || r == -ENODEV || r == -ENXIO)
-		return -ENODEV;
+	int r = open_tpm(c, device, &t);
 	if (r < 0)
-		return log_error_errno(c, r, "cannot measure \"%s\": cannot open %s: %m", data, device);
+		return r;
 	r = tpm2_extend_with(c, &t, pcr, data, key, key_len);
 	tpm2_close(&t);
 	return r;
@@ -117,11 +124,19 @@ int stage_leave_initrd(struct ctx *c)
 {
 	bool unsealed;
 	const char *device = unsealing_tpm(c, &unsealed);
-	/* PCR 15 never stays at its reset value into the real root when there is a TPM: a secret bound to
-	 * "PCR 15 still zero" is then out of reach after the switch, whatever root was found */
-	int r15 = c->volume_key_measured ? 0 : tpm2_extend(c, device, PCR_VOLUME_KEY, NO_VOLUME_KEY_EVENT, NULL, 0);
-	/* from here on, secrets sealed to the initrd phase cannot be unsealed again */
-	int r11 = tpm2_extend(c, device, PCR_PHASE, "leave-initrd", NULL, 0);
+	struct tpm2 t;
+	int r11 = open_tpm(c, device, &t);
+	/* a TPM that is there but fails: PCR 15 cannot be left behind either */
+	int r15 = r11;
+	if (r11 == 0) {
+		/* PCR 15 never stays at its reset value into the real root when there is a TPM: a secret bound
+		 * to "PCR 15 still zero" is then out of reach after the switch, whatever root was found */
+		r15 = c->volume_key_measured ? 0
+					     : tpm2_extend_with(c, &t, PCR_VOLUME_KEY, NO_VOLUME_KEY_EVENT, NULL, 0);
+		/* from here on, secrets sealed to the initrd phase cannot be unsealed again */
+		r11 = tpm2_extend_with(c, &t, PCR_PHASE, "leave-initrd", NULL, 0);
+		tpm2_close(&t);
+	}
 	/* without a TPM there is nothing to protect; a root the TPM unlocked does not start while its key
 	 * could still be unsealed */
 	if ((r15 == 0 || r15 == -ENODEV) && (r11 == 0 || !unsealed))
