@@ -143,6 +143,7 @@ struct ctx {
 	struct volume vol[VOLUME_MAX];
 	bool volume_key_measured;     /* PCR 15 holds a volume key's measurement from this boot */
 	uint64_t marks[TIMELINE_MAX]; /* now_ms() at /init's start and at the end of each stage */
+	uint64_t cpu_at_start;	      /* cpu_ms() then: PID 1 was the kernel's init thread before it ran /init */
 };
 
 /* log.c */
@@ -300,9 +301,13 @@ ssize_t read_file(const char *path, void *buf, size_t size);
 /* Reads a small text file into buf as a string, without the trailing newline. */
 int read_text(const char *path, char *buf, size_t size);
 uint64_t now_ms(void);
+/* CPU time (user and system) this process has used, in ms */
+uint64_t cpu_ms(void);
 static inline void timeline_mark(struct ctx *c, enum timeline t)
 {
 	c->marks[t] = now_ms();
+	if (t == TIMELINE_START)
+		c->cpu_at_start = cpu_ms();
 }
 /* One info line: each stage's duration up to now (the switch's is until now) and /init's CPU time. */
 void timeline_log(const struct ctx *c);

@@ -46,11 +46,19 @@ const char *escape_text(const char *s, const char *also, char *buf, size_t size)
 	return buf;
 }
 
+uint64_t cpu_ms(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
 void timeline_log(const struct ctx *c)
 {
 	static const char *const names[] = {"early", "modules", "discover", "unlock", "mount"};
 	char line[256];
-	struct rusage ru;
 	uint64_t now = now_ms(), prev = c->marks[TIMELINE_START];
 	size_t n = (size_t)snprintf(line, sizeof(line), "timeline:");
 	for (int t = TIMELINE_EARLY; t < TIMELINE_MAX; t++) {
@@ -59,10 +67,7 @@ void timeline_log(const struct ctx *c)
 				      (unsigned long long)(end - prev));
 		prev = end;
 	}
-	uint64_t cpu = getrusage(RUSAGE_SELF, &ru) == 0
-			       ? (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
-					 (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000
-			       : 0;
+	uint64_t cpu = cpu_ms() - c->cpu_at_start;
 	log_info(c, "%s switch %llu ms; %llu ms in all, /init's CPU time %llu ms", line,
 		 (unsigned long long)(now - prev), (unsigned long long)(now - c->marks[TIMELINE_START]),
 		 (unsigned long long)cpu);

@@ -13,7 +13,7 @@ set -euo pipefail
 src=$1 deps=$2 default_ts=$3 kver=${4:-none}
 outputs=(init/init archive/initramfs.cpio archive/initramfs.cpio.zst)
 if [ "$kver" != none ]; then
-	outputs+=("archive/initramfs-virt-$kver.cpio" "archive/initramfs-virt-$kver.cpio.zst")
+	outputs+=("archive/initramfs-virt-$kver.cpio" "archive/initramfs-virt-$kver.cpio.lz4")
 fi
 
 die() {
