@@ -144,6 +144,8 @@ struct ctx {
 	bool volume_key_measured;     /* PCR 15 holds a volume key's measurement from this boot */
 	uint64_t marks[TIMELINE_MAX]; /* now_ms() at /init's start and at the end of each stage */
 	uint64_t cpu_at_start;	      /* cpu_ms() then: PID 1 was the kernel's init thread before it ran /init */
+	unsigned storage_loads;	      /* how many loads of disk drivers succeeded so far */
+	uint64_t newest_disk_ms;      /* now_ms() time the newest disk of the last scan appeared */
 };
 
 /* log.c */

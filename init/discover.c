@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <limits.h>
 #include <poll.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -18,8 +19,9 @@
 /* the kernel's limit on block device names */
 #define DISK_NAME_LEN 32
 
-/* Discovery takes a root only once no uevent came for this long: a disk that is still being probed
- * (another root, a clone of the boot disk) must not lose the race to the first one seen. */
+/* Discovery takes a root only once the newest disk is this old and no uevent came for this long while it
+ * watched: a disk that is still being probed (another root, a clone of the boot disk) must not lose the race
+ * to the first one seen. Disks that appeared before /init looked cost no wait. */
 #define SETTLE_MS 100
 /* the longest one look at the devices waits for announced events to be taken in */
 #define DRAIN_MS  1000
@@ -99,10 +101,25 @@ static int disk_order(const void *a, const void *b)
 						  : strcmp(x->node, y->node);
 }
 
+/* When the device node was made (devtmpfs makes it as the kernel adds the disk), as a now_ms() time; now
+ * when that cannot be told. */
+static uint64_t appeared_ms(const char *node)
+{
+	struct stat st;
+	struct timespec real;
+	uint64_t now = now_ms();
+	if (stat(node, &st) < 0 || clock_gettime(CLOCK_REALTIME, &real) < 0)
+		return now;
+	int64_t age = ((int64_t)real.tv_sec - (int64_t)st.st_ctim.tv_sec) * 1000 +
+		      ((int64_t)real.tv_nsec - (int64_t)st.st_ctim.tv_nsec) / 1000000;
+	return age <= 0 ? now : (uint64_t)age >= now ? 0 : now - (uint64_t)age;
+}
+
 static void scan_disks(struct ctx *c)
 {
 	char path[PATH_MAX], buf[32];
 	c->ndisks = 0;
+	c->newest_disk_ms = 0;
 	DIR *dir = opendir("/sys/class/block");
 	if (!dir)
 		return;
@@ -122,6 +139,9 @@ static void scan_disks(struct ctx *c)
 		name_partitions(e->d_name, d);
 		d->removable = removable(e->d_name);
 		c->ndisks++;
+		uint64_t t = appeared_ms(path);
+		if (t > c->newest_disk_ms)
+			c->newest_disk_ms = t;
 	}
 	closedir(dir);
 	/* in name order, so that reports list disks alike on every boot */
@@ -299,23 +319,29 @@ static void log_ignored(const struct ctx *c)
 			 names);
 }
 
-/* Waits for devices until the root is found and no uevent came for SETTLE_MS, or the timeout. */
+/* Waits for devices until the root is found and settled (SETTLE_MS), or the timeout. */
 static int wait_for_root(struct ctx *c, bool dps, char *why, size_t size)
 {
 	uint64_t deadline = c->cfg.timeout_sec ? now_ms() + 1000ULL * c->cfg.timeout_sec : UINT64_MAX;
-	uint64_t last_event = now_ms();
-	for (;;) {
+	uint64_t last_event = 0;
+	for (bool backlog = true;; backlog = false) {
 		/* take in everything already announced so one pass sees all disks present, for a while at most:
-		 * a storm of events must not keep the deadline from coming */
+		 * a storm of events must not keep the deadline from coming. The events from before discovery
+		 * began count only when they made a disk driver load (it may still be finding disks). */
 		uint64_t drain_until = now_ms() + DRAIN_MS;
-		for (int u; c->uevent_fd >= 0 && now_ms() < drain_until &&
-			    (u = uevent_wait(c->uevent_fd, 0, modules_uevent, c)) > 0;) {
-			last_event = now_ms();
+		for (int u; c->uevent_fd >= 0 && now_ms() < drain_until;) {
+			unsigned loaded = c->storage_loads;
+			if ((u = uevent_wait(c->uevent_fd, 0, modules_uevent, c)) <= 0)
+				break;
+			if (!backlog || c->storage_loads != loaded)
+				last_event = now_ms();
 			if (u == UEVENT_LOST)
 				modules_coldplug(c); /* events were dropped: coldplug again */
 		}
 		int st = try_resolve(c, dps, why, size);
 		uint64_t now = now_ms();
+		if (c->newest_disk_ms > last_event)
+			last_event = c->newest_disk_ms;
 		bool settled = now >= last_event + SETTLE_MS || c->uevent_fd < 0;
 		if (st == FAILED || (st == FOUND && settled))
 			return st == FOUND ? 0 : -ENODEV;
@@ -326,6 +352,8 @@ static int wait_for_root(struct ctx *c, bool dps, char *why, size_t size)
 		uint64_t until = st == FOUND ? last_event + SETTLE_MS : deadline;
 		int timeout = until == UINT64_MAX ? -1 : (int)(until - now);
 		int u = uevent_wait(c->uevent_fd, timeout, modules_uevent, c);
+		if (u > 0)
+			last_event = now_ms();
 		if (u == UEVENT_LOST)
 			modules_coldplug(c);
 		else if (u < 0) /* a broken socket: look again now and then rather than spin */

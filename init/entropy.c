@@ -24,16 +24,18 @@ static bool pool_ready(void)
 
 static int seed_from_tpm(const struct ctx *c)
 {
-	struct {
+	/* struct rand_pool_info ends in a flexible array: the seed follows it */
+	union {
 		struct rand_pool_info info;
-		uint8_t buf[SEED_BYTES];
+		uint8_t bytes[sizeof(struct rand_pool_info) + SEED_BYTES];
 	} seed = {.info = {.entropy_count = SEED_CREDIT_BITS, .buf_size = SEED_BYTES}};
+	uint8_t *buf = seed.bytes + sizeof(struct rand_pool_info);
 	struct tpm2 t;
 	int r = tpm2_open(&t, TPM2_DEVICE);
 	if (r < 0)
 		return r;
 	for (size_t off = 0; r == 0 && off < SEED_BYTES; off += 32)
-		r = tpm2_get_random(&t, seed.buf + off, 32);
+		r = tpm2_get_random(&t, buf + off, 32);
 	tpm2_close(&t);
 	_cleanup_close_ int fd = r == 0 ? open("/dev/urandom", O_WRONLY | O_CLOEXEC) : -1;
 	if (r == 0 && (fd < 0 || ioctl(fd, RNDADDENTROPY, &seed) < 0))

@@ -52,6 +52,19 @@ static int modules_init(struct ctx *c)
 	return 0;
 }
 
+/* Whether m drives disks (block, SCSI, NVMe, ATA, MMC, USB storage): loading one means disks may still be
+ * coming, which discovery waits for. */
+static bool storage_driver(struct kmod_module *m)
+{
+	static const char *const dirs[] = {"/drivers/block/", "/drivers/scsi/",	       "/drivers/nvme/",
+					   "/drivers/ata/",   "/drivers/usb/storage/", "/drivers/mmc/"};
+	const char *path = kmod_module_get_path(m);
+	for (size_t i = 0; path && i < ELEMENTSOF(dirs); i++)
+		if (strstr(path, dirs[i]))
+			return true;
+	return false;
+}
+
 /* Loads what an alias (a modalias, "fs-xfs", or a module name) resolves to. Returns how many matched. */
 int modules_load(struct ctx *c, const char *alias)
 {
@@ -68,7 +81,7 @@ int modules_load(struct ctx *c, const char *alias)
 		if (r < 0)
 			log_warn_errno(c, r, "cannot load module %s (for %s): %m", kmod_module_get_name(m), alias);
 		else
-			n++;
+			n++, c->storage_loads += storage_driver(m);
 		kmod_module_unref(m);
 	}
 	kmod_module_unref_list(list);
