@@ -231,6 +231,11 @@ enum policy_verdict image_policy_check(unsigned flags, const struct volume *v);
 int image_policy_text(unsigned flags, char *buf, size_t size);
 int stage_policy(struct ctx *c);
 
+/* shutdown.c: /init leaves itself as /run/initramfs/shutdown when it opened a LUKS volume; systemd runs it
+ * as PID 1 at power-off (argv[0] "/shutdown", argv[1] the verb) to close what the root needed */
+int shutdown_prepare(struct ctx *c);
+__attribute__((noreturn)) void shutdown_main(int argc, char **argv);
+
 /* stages, in boot order (main.c); those that return 0 or -errno stop the boot on failure, after logging */
 int stage_early(struct ctx *c);
 void stage_cmdline(struct ctx *c);

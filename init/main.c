@@ -2,13 +2,15 @@
 /* earlyroot: PID 1 of a generic initramfs. The boot, top to bottom. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "earlyroot.h"
 
 /* Stages that return an int stop the boot on failure (after saying why); the others do what they can. */
 int main(int argc, char **argv)
 {
-	(void)argc;
+	if (getpid() == 1 && argv[0] && strcmp(argv[0], "/shutdown") == 0)
+		shutdown_main(argc, argv); /* systemd handed the machine back at power-off */
 	struct ctx c = {.argv = argv, .kmsg_fd = -1, .console_fd = -1, .uevent_fd = -1};
 	timeline_mark(&c, TIMELINE_START);
 	config_defaults(&c.cfg);

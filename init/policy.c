@@ -168,10 +168,15 @@ int image_policy_text(unsigned flags, char *buf, size_t size)
 			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? "+" : "",
 					      flag_names[i].name);
 	}
-	if ((flags & (PF_READ_ONLY_ON | PF_READ_ONLY_OFF)) == PF_READ_ONLY_ON)
-		n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "+read-only-on");
-	if ((flags & (PF_READ_ONLY_ON | PF_READ_ONLY_OFF)) == PF_READ_ONLY_OFF)
-		n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "+read-only-off");
+	static const struct {
+		unsigned on, off;
+		const char *on_name, *off_name;
+	} pairs[] = {{PF_READ_ONLY_ON, PF_READ_ONLY_OFF, "+read-only-on", "+read-only-off"},
+		     {PF_GROWFS_ON, PF_GROWFS_OFF, "+growfs-on", "+growfs-off"}};
+	for (size_t i = 0; i < ELEMENTSOF(pairs); i++)
+		if ((flags & (pairs[i].on | pairs[i].off)) != (pairs[i].on | pairs[i].off))
+			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s",
+					      flags & pairs[i].on ? pairs[i].on_name : pairs[i].off_name);
 	return n < size ? 0 : -ENOBUFS;
 }
 
@@ -182,8 +187,10 @@ enum policy_verdict image_policy_check(unsigned flags, const struct volume *v)
 	unsigned have = volume_encrypted(v) ? PF_ENCRYPTED : PF_UNPROTECTED;
 	if (!(flags & have))
 		return flags & PF_UNUSED ? POLICY_UNUSED : POLICY_REFUSED;
-	bool ro = v->gpt_flags & GPT_FLAG_READ_ONLY;
-	return flags & (ro ? PF_READ_ONLY_ON : PF_READ_ONLY_OFF) ? POLICY_OK : POLICY_REFUSED;
+	bool ro = v->gpt_flags & GPT_FLAG_READ_ONLY, grow = v->gpt_flags & GPT_FLAG_GROW_FS;
+	return (flags & (ro ? PF_READ_ONLY_ON : PF_READ_ONLY_OFF)) && (flags & (grow ? PF_GROWFS_ON : PF_GROWFS_OFF))
+		       ? POLICY_OK
+		       : POLICY_REFUSED;
 }
 
 static const char *protection(const struct volume *v)
@@ -199,10 +206,11 @@ static void refuse(struct ctx *c, const struct volume *v, unsigned flags, const 
 	image_policy_text(flags, allowed, sizeof(allowed));
 	if (v->device[0])
 		snprintf(why, sizeof(why),
-			 "the image policy refuses the %s partition %s%s%s: it is %s%s, and the policy "
+			 "the image policy refuses the %s partition %s%s%s: it is %s%s%s, and the policy "
 			 "allows %s=%s",
 			 v->name, v->device, v->gpt ? " PARTUUID " : "", v->partuuid, protection(v),
-			 (v->gpt_flags & GPT_FLAG_READ_ONLY) ? ", flagged read-only" : "", v->name, allowed);
+			 (v->gpt_flags & GPT_FLAG_READ_ONLY) ? ", flagged read-only" : "",
+			 (v->gpt_flags & GPT_FLAG_GROW_FS) ? ", flagged growfs" : "", v->name, allowed);
 	else
 		snprintf(why, sizeof(why), "the image policy requires a %s partition (%s=%s), and none was found",
 			 v->name, v->name, allowed);

@@ -136,6 +136,11 @@ int stage_switch(struct ctx *c)
 {
 	if (!init_present(c))
 		return -ENOENT;
+	for (int v = 0; v < VOLUME_MAX; v++)
+		if (c->vol[v].mapped[0]) {
+			shutdown_prepare(c); /* a failure costs a clean close at power-off, not the boot */
+			break;
+		}
 	move_api_mounts(c);
 	int r = enter_sysroot(c);
 	return r < 0 ? r : exec_init(c);

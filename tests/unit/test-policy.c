@@ -66,6 +66,7 @@ static void test_defaults(void)
 
 static void test_check(void)
 {
+	char text[160];
 	struct image_policy none = {0};
 	struct volume plain = volume("/dev/vda2", "ext4", 0), luks = volume("/dev/vda2", "crypto_LUKS", 0);
 	struct volume absent = volume("", "", 0), ro = volume("/dev/vda2", "ext4", GPT_FLAG_READ_ONLY);
@@ -87,8 +88,18 @@ static void test_check(void)
 	CHECK(image_policy_check(image_policy_get(&p, POLICY_USR, false), &ro) == POLICY_OK);
 	p = parse("usr=encrypted", 0);
 	CHECK(image_policy_check(image_policy_get(&p, POLICY_USR, false), &absent) == POLICY_REFUSED);
+	/* GPT attribute 59 (grow the file system) against growfs-on/growfs-off; unlisted means both */
+	struct volume grow = volume("/dev/vda2", "ext4", GPT_FLAG_GROW_FS);
+	p = parse("root=unprotected+growfs-off", 0);
+	CHECK(image_policy_check(image_policy_get(&p, POLICY_ROOT, false), &grow) == POLICY_REFUSED);
+	CHECK(image_policy_check(image_policy_get(&p, POLICY_ROOT, false), &plain) == POLICY_OK);
+	p = parse("root=unprotected+growfs-on", 0);
+	CHECK(image_policy_check(image_policy_get(&p, POLICY_ROOT, false), &grow) == POLICY_OK);
+	CHECK(image_policy_check(image_policy_get(&p, POLICY_ROOT, false), &plain) == POLICY_REFUSED);
+	CHECK(image_policy_check(image_policy_get(&none, POLICY_ROOT, false), &grow) == POLICY_OK);
+	CHECK(image_policy_text(image_policy_get(&p, POLICY_ROOT, false), text, sizeof(text)) == 0);
+	CHECK_STR(text, "unprotected+growfs-on");
 
-	char text[160];
 	CHECK(image_policy_text(image_policy_get(&none, POLICY_USR, true), text, sizeof(text)) == 0);
 	CHECK_STR(text, "verity+signed+encrypted+absent");
 	CHECK(image_policy_text(image_policy_get(&p, POLICY_USR, false), text, 4) == -ENOBUFS);
