@@ -145,6 +145,7 @@ struct ctx {
 	uint64_t marks[TIMELINE_MAX]; /* now_ms() at /init's start and at the end of each stage */
 	uint64_t cpu_at_start;	      /* cpu_ms() then: PID 1 was the kernel's init thread before it ran /init */
 	unsigned storage_loads;	      /* how many loads of disk drivers succeeded so far */
+	bool devkmsg_lifted;	      /* /init turned the kernel's /dev/kmsg rate limit off (early.c) */
 	uint64_t newest_disk_ms;      /* now_ms() time the newest disk of the last scan appeared */
 };
 
@@ -238,6 +239,9 @@ __attribute__((noreturn)) void shutdown_main(int argc, char **argv);
 
 /* stages, in boot order (main.c); those that return 0 or -errno stop the boot on failure, after logging */
 int stage_early(struct ctx *c);
+/* the kernel's /dev/kmsg rate limit: off for /init (stage_early), back on for the real init */
+void devkmsg_unlimit(struct ctx *c);
+void devkmsg_restore(struct ctx *c);
 void stage_cmdline(struct ctx *c);
 int stage_discover(struct ctx *c);
 int stage_mount(struct ctx *c);

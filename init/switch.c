@@ -122,7 +122,9 @@ static int exec_init(struct ctx *c)
 			continue;
 		log_info(c, "starting %s", candidates[i]);
 		c->argv[0] = (char *)candidates[i];
+		devkmsg_restore(c);
 		execv(candidates[i], c->argv);
+		devkmsg_unlimit(c);
 		snprintf(why, sizeof(why), "cannot execute %s: %m", candidates[i]);
 		log_error(c, "%s", why);
 	}

@@ -91,14 +91,26 @@ static int measure_volume_key(struct ctx *c, struct crypt_device *cd, const char
 	return r;
 }
 
+/* libcryptsetup says "Operation not supported" when the kernel lacks the cipher (or dm-crypt): say which */
+static int no_cipher(const struct ctx *c, struct crypt_device *cd, int r)
+{
+	if (r == -EOPNOTSUPP)
+		log_error(c,
+			  "the kernel cannot run the cipher %s-%s of %s: dm-crypt or the cipher is neither built in "
+			  "nor a module in this initramfs (the module-free archive carries none: use the 'virt' "
+			  "one with a distribution kernel)",
+			  crypt_get_cipher(cd), crypt_get_cipher_mode(cd), crypt_get_device_name(cd));
+	return r;
+}
+
 int luks_activate(struct ctx *c, struct crypt_device *cd, const char *name, int keyslot, const char *pass, size_t len,
 		  const struct luks_opts *o, struct tpm2 *t, bool required)
 {
 	uint8_t vk[VOLUME_KEY_MAX];
 	size_t vk_len = sizeof(vk);
 	if (!name || o->measure_pcr < 0)
-		return crypt_activate_by_passphrase(cd, name, keyslot, pass, len, o->flags);
-	int slot = crypt_volume_key_get(cd, keyslot, (char *)vk, &vk_len, pass, len);
+		return no_cipher(c, cd, crypt_activate_by_passphrase(cd, name, keyslot, pass, len, o->flags));
+	int slot = no_cipher(c, cd, crypt_volume_key_get(cd, keyslot, (char *)vk, &vk_len, pass, len));
 	int r = slot < 0 ? slot : crypt_activate_by_volume_key(cd, name, (const char *)vk, vk_len, o->flags);
 	if (r >= 0) {
 		r = measure_volume_key(c, cd, name, vk, vk_len, o, t);
