@@ -5,8 +5,7 @@
 #include <string.h>
 
 #include "earlyroot.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static void count(void *userdata, const char *msg)
 {
@@ -16,11 +15,9 @@ static void count(void *userdata, const char *msg)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *line = malloc(size + 1);
+	char *line = fuzz_text(data, size);
 	if (!line)
 		return 0;
-	memcpy(line, data, size);
-	line[size] = '\0';
 
 	struct config cfg;
 	int reports = 0;

@@ -5,17 +5,14 @@
  * own inputs. */
 #define main mkcpio_main
 #include "../../archive/mkcpio.c"
+#include "fuzz.h"
 #undef main
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *text = malloc(size + 1);
+	char *text = fuzz_text(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	for (char *line = text, *next; line; line = next) {
 		next = strchr(line, '\n');
 		if (next)

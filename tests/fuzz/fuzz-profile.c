@@ -6,16 +6,13 @@
 #include <string.h>
 
 #include "profile.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *text = malloc(size + 1);
+	char *text = fuzz_text(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	struct profile_entry *entries = NULL;
 	int bad = 0, n = profile_parse(text, &entries, &bad);
 	if (n >= 0)

@@ -9,10 +9,9 @@
 #include <libkmod.h>
 
 #include "earlyroot.h"
+#include "fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static struct ctx c = {.kmsg_fd = -1, .console_fd = -1, .uevent_fd = -1};
 static char dir[] = "/tmp/earlyroot-fuzz-uevent.XXXXXX";
 
@@ -36,11 +35,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* as uevent_wait hands it over: the received bytes, NUL after them */
-	char *msg = malloc(size + 1);
+	char *msg = fuzz_text(data, size);
 	if (!msg)
 		return 0;
-	memcpy(msg, data, size);
-	msg[size] = '\0';
 	modules_uevent(&c, msg, size);
 	free(msg);
 	return 0;
