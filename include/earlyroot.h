@@ -314,12 +314,8 @@ int read_text(const char *path, char *buf, size_t size);
 uint64_t now_ms(void);
 /* CPU time (user and system) this process has used, in ms */
 uint64_t cpu_ms(void);
-static inline void timeline_mark(struct ctx *c, enum timeline t)
-{
-	c->marks[t] = now_ms();
-	if (t == TIMELINE_START)
-		c->cpu_at_start = cpu_ms();
-}
+/* Notes when part t of the boot ended (TIMELINE_START: when /init began, and its CPU time then). */
+void timeline_mark(struct ctx *c, enum timeline t);
 /* One info line: each stage's duration up to now (the switch's is until now) and /init's CPU time. */
 void timeline_log(const struct ctx *c);
 /* s with control bytes, '\\', anything beyond ASCII and the bytes in also as \xNN (systemd's xescape):

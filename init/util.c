@@ -55,6 +55,13 @@ uint64_t cpu_ms(void)
 	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 }
 
+void timeline_mark(struct ctx *c, enum timeline t)
+{
+	c->marks[t] = now_ms();
+	if (t == TIMELINE_START)
+		c->cpu_at_start = cpu_ms();
+}
+
 void timeline_log(const struct ctx *c)
 {
 	static const char *const names[] = {"early", "modules", "discover", "unlock", "mount"};
