@@ -142,10 +142,12 @@ static void log_from_cryptsetup(int level, const char *msg, void *userdata)
 	log_warn(c, "libcryptsetup: %s", line);
 }
 
-/* The kernel asks modprobe for ciphers it lacks, and there is none here: load them up front. */
+/* The kernel asks modprobe for ciphers it lacks, and there is none here: load them up front. libcryptsetup
+ * hashes with nettle and reaches the kernel's ciphers through AF_ALG's skcipher (keyslot areas), so no
+ * hash module is loaded: each load costs tens of milliseconds under emulation. */
 static void load_crypto_modules(struct ctx *c, struct crypt_device *cd)
 {
-	static const char *const always[] = {"dm-crypt", "algif_skcipher", "algif_hash", "crypto-sha256"};
+	static const char *const always[] = {"dm-crypt", "algif_skcipher"};
 	char alias[96], mode[64];
 	for (size_t i = 0; i < ELEMENTSOF(always); i++)
 		modules_load(c, always[i]);
