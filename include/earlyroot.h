@@ -38,8 +38,9 @@ struct config {
 	char usrflags[SPEC_MAX];
 	bool gpt_auto;
 	enum emergency_action emergency;
-	int quiet;    /* a flag: 0 or 1 */
-	int loglevel; /* kmsg lines above this level are not written */
+	int quiet;	/* a flag: 0 or 1 */
+	bool force_gpt; /* the kernel's "gpt": it then reads a backup GPT whose primary header is damaged */
+	int loglevel;	/* kmsg lines above this level are not written */
 	unsigned timeout_sec;
 	bool luks;		     /* rd.luks=0 leaves LUKS volumes locked */
 	bool tpm2_seed;		     /* rd.earlyroot.tpm2_seed=: seed the kernel's pool from the TPM */
@@ -73,7 +74,9 @@ struct disk {
 	char node[64];
 	char pttype[8]; /* "gpt", "dos", "" */
 	uint64_t size;
-	bool removable; /* removable media, or behind USB: never a DPS candidate without the boot disk hint */
+	bool removable;	 /* removable media, or behind USB: never a DPS candidate without the boot disk hint */
+	bool gpt_backup; /* the primary GPT header is damaged: libblkid and the kernel read the backup */
+	char note[320];	 /* what the report says about the table (damaged, MBR, none); "" for an intact GPT */
 	int nparts;
 	struct part parts[MAX_PARTS];
 };
@@ -256,6 +259,10 @@ struct tpm2;
 int luks_activate(struct ctx *c, struct crypt_device *cd, const char *name, int keyslot, const char *pass, size_t len,
 		  const struct luks_opts *o, struct tpm2 *t, bool required);
 int stage_unlock(struct ctx *c);
+/* Whether keyslot's key derivation (Argon2's memory cost) fits into the memory available now; says why not. */
+bool luks_keyslot_fits(struct ctx *c, struct crypt_device *cd, int slot, const char *dev);
+/* Logs why a prompt (what: "passphrase", "TPM2 PIN") for dev got no answer (r from ask_secret), and returns r. */
+int console_gone(const struct ctx *c, int r, const char *what, const char *dev);
 /* 0 if a token unlocked the volume; -ENODEV no TPM, -ENOKEY no token worked, -EOPNOTSUPP unsupported */
 int tpm2_unlock(struct ctx *c, struct crypt_device *cd, const char *name, const struct luks_opts *o);
 /* tpm2_unlock() and the PCR 11 measurement on an open TPM (the host tests pass a swtpm socket). */
@@ -277,7 +284,8 @@ void stage_entropy(struct ctx *c);
  * could still unseal its key, or PCR 15 would stay at its reset value. */
 int stage_leave_initrd(struct ctx *c);
 /* Reads one line from the console without echo (for passphrases and TPM2 PINs). Returns its length or -errno;
- * -EMSGSIZE for a line too long for buf, which is dropped whole. */
+ * -EMSGSIZE for a line too long for buf, which is dropped whole; -ENODATA at end of file (Ctrl-D at the start
+ * of a line, or input that is gone). */
 ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size);
 
 /* modules.c: stage_modules opens the archive's modules and loads what the present devices need; later

@@ -274,6 +274,21 @@ static void volume_found(struct ctx *c, struct volume *v, const char *node, cons
 
 enum { PENDING, FOUND, FAILED };
 
+/* The root partition libblkid found has no device node: the kernel did not take that partition table. */
+static int no_node(const struct ctx *c, const struct disk *d, const struct part *p, char *why, size_t size)
+{
+	if (d->gpt_backup && !c->cfg.force_gpt) {
+		snprintf(why, size,
+			 "the root partition #%d of %s is in its backup GPT (the primary header is damaged), and the "
+			 "kernel reads a backup GPT only with the kernel option gpt: add gpt to the command line to "
+			 "boot, then repair the table",
+			 p->partno, d->node);
+		return FAILED;
+	}
+	snprintf(why, size, "the kernel has no device node for partition #%d of %s", p->partno, d->node);
+	return PENDING;
+}
+
 /* One look at the devices present now. */
 static int try_resolve(struct ctx *c, bool dps, char *why, size_t size)
 {
@@ -287,6 +302,8 @@ static int try_resolve(struct ctx *c, bool dps, char *why, size_t size)
 		if (!res.root)
 			return res.final ? FAILED : PENDING;
 		rp = res.root;
+		if (!rp->node[0])
+			return no_node(c, res.root_disk, rp, why, size);
 		snprintf(rnode, sizeof(rnode), "%s", rp->node);
 		if (res.usr && !usr->spec[0]) {
 			up = res.usr;
@@ -391,6 +408,9 @@ int stage_discover(struct ctx *c)
 		emergency_report(c, msg, NULL);
 		return r;
 	}
+	for (int k = 0; k < c->ndisks; k++)
+		if (c->disks[k].gpt_backup)
+			log_warn(c, "%s: %s", c->disks[k].node, c->disks[k].note);
 	const struct volume *root = &c->vol[VOLUME_ROOT], *usr = &c->vol[VOLUME_USR];
 	log_info(c, "root is %s%s%s%s", root->device, usr->device[0] ? ", /usr is " : "", usr->device,
 		 root->read_only ? " (read-only)" : "");

@@ -62,7 +62,7 @@ void console_printf(const struct ctx *c, const char *fmt, ...)
 }
 
 /* Reads one line from the console without echo. Returns its length or -errno (-EMSGSIZE: longer than
- * size - 1; the line was read to its end and dropped). */
+ * size - 1; the line was read to its end and dropped; -ENODATA: end of file). */
 ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size)
 {
 	struct termios old, quiet;
@@ -79,7 +79,7 @@ ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t si
 	for (char ch;;) {
 		ssize_t r = read_once(c->console_fd, &ch, 1);
 		if (r <= 0) {
-			n = r < 0 ? r : -EIO;
+			n = r < 0 ? r : -ENODATA; /* end of file: asking again would read it again */
 			break;
 		}
 		if (ch == '\n' || ch == '\r')

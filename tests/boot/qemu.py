@@ -11,7 +11,7 @@ import subprocess
 import time
 
 from fixtures import TPM_STATE, stop
-from scenario import Failure
+from scenario import EOF_TEXT, Failure
 
 POLL_S = 0.25  # how often the console is read
 TYPE_DELAY_MS = 1000  # /init flushes type-ahead when it turns echo off: type as a person would
@@ -82,8 +82,10 @@ class Machine:
             self.qemu = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
 
     def type(self, text):
+        """text and Enter; EOF_TEXT is Ctrl-D alone, which the guest's terminal reads as end of file."""
+        raw = b"\x04" if text == EOF_TEXT else text.encode(errors="surrogateescape") + b"\r"
         try:
-            self.qemu.stdin.write(text.encode(errors="surrogateescape") + b"\r")
+            self.qemu.stdin.write(raw)
             self.qemu.stdin.flush()
         except BrokenPipeError:
             pass  # QEMU has ended; the next look at it says so
