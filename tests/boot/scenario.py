@@ -5,6 +5,8 @@ One keyword a line; '#' starts a comment line.
                         media on the virtio-scsi controller) or usb (a stick on an xHCI controller);
                         SIZE as 64M or 1G
   disk BUS SIZE offline a disk that is made (enrolled, cloned from) but never attached to the VM
+  hotplug SECONDS       the last disk (nvme or virtio-blk) is attached that many seconds after QEMU
+                        starts, by device_add on the QEMU monitor, in a PCIe root port of its own
   part TYPE SIZE [k=v…] a partition on the last disk, in order; TYPE a DPS name or a GUID;
                         fs=ext4 (default)|btrfs|xfs|none, content=empty (default)|marker (root with
                         /sbin/init = the marker)|noinit (root without init)|badinit (/sbin/init not
@@ -106,6 +108,7 @@ BUSES = ("nvme", "virtio-blk", "virtio-scsi", "scsi-removable", "usb")
 FILE_SYSTEMS = ("ext4", "btrfs", "xfs", "vfat", "none")
 CONTENTS = ("marker", "noinit", "badinit", "badinterp", "usr", "tpm-check", "esp", "empty")
 TABLES = ("gpt", "mbr", "none")
+HOTPLUG_BUSES = ("nvme", "virtio-blk")  # PCIe devices: device_add into a root port
 DISK_DAMAGE = ("gpt-primary", "gpt-both")
 PART_DAMAGE = ("superblock", "random", "luks-primary", "luks-both")
 TOKEN_KINDS = ("malformed", "bad-keyslot", "unknown-type", "bank=sha1", "bank=sha384", "bank=sha512")
@@ -123,6 +126,7 @@ class Disk:
     offline: bool = False  # built (for its enrolment, or to be cloned) but never attached
     table: str = "gpt"  # or mbr, none
     damage: list = dataclasses.field(default_factory=list)  # DISK_DAMAGE words, in order
+    hotplug: int = 0  # seconds after QEMU starts at which the disk is added; 0: attached from the start
 
 
 @dataclasses.dataclass
@@ -362,6 +366,14 @@ def parse_keyslot(sc, rest, given):
     sc.parts[-1].keyslots.append((words[0], int(m.group(1))))
 
 
+def parse_hotplug(sc, rest, given):
+    if not re.fullmatch(r"[1-9][0-9]*", rest):
+        raise LineError(f"hotplug {rest}: expected seconds")
+    if not sc.disks or sc.disks[-1].bus not in HOTPLUG_BUSES or sc.disks[-1].offline:
+        raise LineError(f"hotplug needs an attached {' or '.join(HOTPLUG_BUSES)} disk before it")
+    sc.disks[-1].hotplug = int(rest)
+
+
 def parse_tpm(sc, rest, given):
     if rest not in TPMS:
         raise LineError(f"tpm {rest}: expected swtpm [crb|tis] or none")
@@ -419,6 +431,7 @@ KEYWORDS = {
     "enroll": parse_enroll,
     "tpm": parse_tpm,
     "table": parse_table,
+    "hotplug": parse_hotplug,
     "damage": parse_damage,
     "token": parse_token,
     "keyslot": parse_keyslot,
