@@ -289,6 +289,25 @@ static int no_node(const struct ctx *c, const struct disk *d, const struct part 
 	return PENDING;
 }
 
+/* root= (PARTUUID=, PARTLABEL=) names a partition that libblkid found only in a backup GPT, which the kernel made
+ * no node for: waiting cannot help. */
+static bool spec_in_backup_gpt(const struct ctx *c, const char *spec_in, char *why, size_t size)
+{
+	char spec[SPEC_MAX];
+	spec_from_link(spec_in, spec, sizeof(spec));
+	bool by_partuuid = strncmp(spec, "PARTUUID=", 9) == 0, by_partlabel = strncmp(spec, "PARTLABEL=", 10) == 0;
+	const char *v = strchr(spec, '=') ? strchr(spec, '=') + 1 : "";
+	for (int k = 0; k < c->ndisks && (by_partuuid || by_partlabel); k++) {
+		const struct disk *d = &c->disks[k];
+		for (int i = 0; d->gpt_backup && i < d->nparts; i++) {
+			const struct part *p = &d->parts[i];
+			if (!p->node[0] && (by_partuuid ? strcasecmp(p->uuid, v) == 0 : strcmp(p->label, v) == 0))
+				return no_node(c, d, p, why, size) == FAILED;
+		}
+	}
+	return false;
+}
+
 /* One look at the devices present now. */
 static int try_resolve(struct ctx *c, bool dps, char *why, size_t size)
 {
@@ -311,7 +330,7 @@ static int try_resolve(struct ctx *c, bool dps, char *why, size_t size)
 		}
 	} else if (!resolve_spec(c, root->spec, rnode, sizeof(rnode), &rp)) {
 		snprintf(why, size, "no device matches root=");
-		return PENDING;
+		return spec_in_backup_gpt(c, root->spec, why, size) ? FAILED : PENDING;
 	}
 	if (usr->spec[0] && !resolve_spec(c, usr->spec, unode, sizeof(unode), &up)) {
 		snprintf(why, size, "no device matches mount.usr=");
