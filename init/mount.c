@@ -150,12 +150,10 @@ int stage_mount(struct ctx *c)
 		if (v->device[0])
 			r = mount_one(c, v, why, sizeof(why));
 	}
-	if (r < 0) {
-		log_error(c, "%s", why);
+	if (r < 0)
 		emergency_report(
-			c, "the root (or /usr) file system cannot be mounted",
+			c, why,
 			"rootfstype=, rootflags= (mount.usrfstype=, mount.usrflags=) override what was probed; "
 			"a damaged file system needs fsck from a rescue system");
-	}
 	return r;
 }
