@@ -149,11 +149,15 @@ struct ctx {
 	uint64_t cpu_at_start;	      /* cpu_ms() then: PID 1 was the kernel's init thread before it ran /init */
 	unsigned storage_loads;	      /* how many loads of disk drivers succeeded so far */
 	uint64_t newest_disk_ms;      /* now_ms() time the newest disk of the last scan appeared */
+	char devkmsg[16];	      /* printk_devkmsg as the kernel had it, while /init lifts its rate limit */
 };
 
 /* log.c */
 enum { LOG_ERR_ = 3, LOG_WARN_ = 4, LOG_NOTICE_ = 5, LOG_INFO_ = 6, LOG_DEBUG_ = 7 };
 void log_open(struct ctx *c);
+/* The kernel's rate limit on /dev/kmsg (10 lines in 5 s) lifted while /init runs, and put back before the real init. */
+void log_unlimit(struct ctx *c);
+void log_restore(const struct ctx *c);
 __attribute__((format(printf, 3, 4))) void log_at(const struct ctx *c, int level, const char *fmt, ...);
 /* The error convention: log where the decision is made, with %m standing for r's text, and return r
  * (a negative errno): "return log_error_errno(c, r, "cannot open %s: %m", dev);" */

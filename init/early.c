@@ -31,5 +31,6 @@ int stage_early(struct ctx *c)
 		if (i == 0)
 			log_open(c);
 	}
+	log_unlimit(c);
 	return r;
 }

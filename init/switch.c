@@ -145,8 +145,10 @@ static int exec_init(struct ctx *c)
 			continue;
 		log_info(c, "starting %s", candidates[i]);
 		c->argv[0] = (char *)candidates[i];
+		log_restore(c);
 		execv(candidates[i], c->argv);
 		int err = errno;
+		log_unlimit(c); /* still ours to report on */
 		snprintf(why, sizeof(why), "cannot execute %s: %m", candidates[i]);
 		if (err == ENOENT)
 			explain_missing(candidates[i], why, sizeof(why));
