@@ -38,8 +38,9 @@ struct config {
 	char usrflags[SPEC_MAX];
 	bool gpt_auto;
 	enum emergency_action emergency;
-	int quiet;    /* a flag: 0 or 1 */
-	int loglevel; /* kmsg lines above this level are not written */
+	int quiet;	/* a flag: 0 or 1 */
+	bool force_gpt; /* the kernel's "gpt": it then reads a backup GPT whose primary header is damaged */
+	int loglevel;	/* kmsg lines above this level are not written */
 	unsigned timeout_sec;
 	bool luks;		     /* rd.luks=0 leaves LUKS volumes locked */
 	bool tpm2_seed;		     /* rd.earlyroot.tpm2_seed=: seed the kernel's pool from the TPM */
@@ -73,7 +74,9 @@ struct disk {
 	char node[64];
 	char pttype[8]; /* "gpt", "dos", "" */
 	uint64_t size;
-	bool removable; /* removable media, or behind USB: never a DPS candidate without the boot disk hint */
+	bool removable;	 /* removable media, or behind USB: never a DPS candidate without the boot disk hint */
+	bool gpt_backup; /* the primary GPT header is damaged: libblkid and the kernel read the backup */
+	char note[320];	 /* what the report says about the table (damaged, MBR, none); "" for an intact GPT */
 	int nparts;
 	struct part parts[MAX_PARTS];
 };
@@ -145,13 +148,16 @@ struct ctx {
 	uint64_t marks[TIMELINE_MAX]; /* now_ms() at /init's start and at the end of each stage */
 	uint64_t cpu_at_start;	      /* cpu_ms() then: PID 1 was the kernel's init thread before it ran /init */
 	unsigned storage_loads;	      /* how many loads of disk drivers succeeded so far */
-	bool devkmsg_lifted;	      /* /init turned the kernel's /dev/kmsg rate limit off (early.c) */
 	uint64_t newest_disk_ms;      /* now_ms() time the newest disk of the last scan appeared */
+	char devkmsg[16];	      /* printk_devkmsg as the kernel had it, while /init lifts its rate limit */
 };
 
 /* log.c */
 enum { LOG_ERR_ = 3, LOG_WARN_ = 4, LOG_NOTICE_ = 5, LOG_INFO_ = 6, LOG_DEBUG_ = 7 };
 void log_open(struct ctx *c);
+/* The kernel's rate limit on /dev/kmsg (10 lines in 5 s) lifted while /init runs, and put back before the real init. */
+void log_unlimit(struct ctx *c);
+void log_restore(const struct ctx *c);
 __attribute__((format(printf, 3, 4))) void log_at(const struct ctx *c, int level, const char *fmt, ...);
 /* The error convention: log where the decision is made, with %m standing for r's text, and return r
  * (a negative errno): "return log_error_errno(c, r, "cannot open %s: %m", dev);" */
@@ -239,9 +245,6 @@ __attribute__((noreturn)) void shutdown_main(int argc, char **argv);
 
 /* stages, in boot order (main.c); those that return 0 or -errno stop the boot on failure, after logging */
 int stage_early(struct ctx *c);
-/* the kernel's /dev/kmsg rate limit: off for /init (stage_early), back on for the real init */
-void devkmsg_unlimit(struct ctx *c);
-void devkmsg_restore(struct ctx *c);
 void stage_cmdline(struct ctx *c);
 int stage_discover(struct ctx *c);
 int stage_mount(struct ctx *c);
@@ -265,6 +268,10 @@ struct tpm2;
 int luks_activate(struct ctx *c, struct crypt_device *cd, const char *name, int keyslot, const char *pass, size_t len,
 		  const struct luks_opts *o, struct tpm2 *t, bool required);
 int stage_unlock(struct ctx *c);
+/* Whether keyslot's key derivation (Argon2's memory cost) fits into the memory available now; says why not. */
+bool luks_keyslot_fits(struct ctx *c, struct crypt_device *cd, int slot, const char *dev);
+/* Logs why a prompt (what: "passphrase", "TPM2 PIN") for dev got no answer (r from ask_secret), and returns r. */
+int console_gone(const struct ctx *c, int r, const char *what, const char *dev);
 /* 0 if a token unlocked the volume; -ENODEV no TPM, -ENOKEY no token worked, -EOPNOTSUPP unsupported */
 int tpm2_unlock(struct ctx *c, struct crypt_device *cd, const char *name, const struct luks_opts *o);
 /* tpm2_unlock() and the PCR 11 measurement on an open TPM (the host tests pass a swtpm socket). */
@@ -286,7 +293,8 @@ void stage_entropy(struct ctx *c);
  * could still unseal its key, or PCR 15 would stay at its reset value. */
 int stage_leave_initrd(struct ctx *c);
 /* Reads one line from the console without echo (for passphrases and TPM2 PINs). Returns its length or -errno;
- * -EMSGSIZE for a line too long for buf, which is dropped whole. */
+ * -EMSGSIZE for a line too long for buf, which is dropped whole; -ENODATA at end of file (Ctrl-D at the start
+ * of a line, or input that is gone). */
 ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size);
 
 /* modules.c: stage_modules opens the archive's modules and loads what the present devices need; later

@@ -75,13 +75,15 @@ static const char *set_path(struct config *cfg, const struct option *o, const ch
 	return set_text(cfg, o, value);
 }
 
-/* ro, rw, quiet: no value */
+/* ro, rw, quiet, gpt: no value */
 static const char *set_flag(struct config *cfg, const struct option *o, const char *value)
 {
 	if (value)
 		return "takes no value";
 	if (strcmp(o->name, "quiet") == 0)
 		cfg->quiet = true;
+	else if (strcmp(o->name, "gpt") == 0)
+		cfg->force_gpt = true;
 	else
 		cfg->ro = strcmp(o->name, "ro") == 0 ? RO_FORCE : RW_FORCE;
 	return NULL;
@@ -207,6 +209,7 @@ static const struct option options[] = {
 	{"systemd.gpt_auto", set_bool, F(gpt_auto)}, {"rd.systemd.gpt_auto", set_bool, F(gpt_auto)},
 	{"rd.emergency", set_emergency, 0},
 	{"quiet", set_flag, 0},
+	{"gpt", set_flag, 0},
 	{"loglevel", set_loglevel, 0}, {"systemd.log_level", set_loglevel, 0}, {"rd.systemd.log_level", set_loglevel, 0},
 	{"systemd.default_device_timeout_sec", set_timeout, 0}, {"rd.systemd.default_device_timeout_sec", set_timeout, 0},
 	{"rd.luks", set_bool, F(luks)},
@@ -293,11 +296,22 @@ void report_bad_option(void *userdata, const char *msg)
 
 void stage_cmdline(struct ctx *c)
 {
-	/* the kernel caps the command line at COMMAND_LINE_SIZE (2048 on x86), with room to spare here */
-	char line[4096];
+	/* COMMAND_LINE_SIZE is 2048 on x86 and 4096 on most others; a longer line than this buffer holds is cut
+	 * at its last whole word, and said, rather than parsed with half a word at its end */
+	char line[8192];
+	struct luks_opts o;
 	int r = read_text("/proc/cmdline", line, sizeof(line));
-	if (r < 0)
+	if (r < 0) {
 		log_error_errno(c, r, "cannot read /proc/cmdline: %m; using the defaults");
-	else
-		cmdline_parse(&c->cfg, line, report_bad_option, c);
+		return;
+	}
+	if (strlen(line) == sizeof(line) - 1) {
+		char *cut = strrchr(line, ' ');
+		log_warn(c, "the kernel command line is longer than %zu bytes: ignoring its end from \"%.32s…\"",
+			 sizeof(line) - 1, cut ? cut + 1 : line);
+		*(cut ? cut : line) = 0;
+	}
+	cmdline_parse(&c->cfg, line, report_bad_option, c);
+	/* said now, even when no LUKS volume is found later */
+	luks_options_parse(c->cfg.luks_options, NULL, &o, report_bad_option, c);
 }

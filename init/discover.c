@@ -274,6 +274,40 @@ static void volume_found(struct ctx *c, struct volume *v, const char *node, cons
 
 enum { PENDING, FOUND, FAILED };
 
+/* The root partition libblkid found has no device node: the kernel did not take that partition table. */
+static int no_node(const struct ctx *c, const struct disk *d, const struct part *p, char *why, size_t size)
+{
+	if (d->gpt_backup && !c->cfg.force_gpt) {
+		snprintf(why, size,
+			 "the root partition #%d of %s is in its backup GPT (the primary header is damaged), and the "
+			 "kernel reads a backup GPT only with the kernel option gpt: add gpt to the command line to "
+			 "boot, then repair the table",
+			 p->partno, d->node);
+		return FAILED;
+	}
+	snprintf(why, size, "the kernel has no device node for partition #%d of %s", p->partno, d->node);
+	return PENDING;
+}
+
+/* root= (PARTUUID=, PARTLABEL=) names a partition that libblkid found only in a backup GPT, which the kernel made
+ * no node for: waiting cannot help. */
+static bool spec_in_backup_gpt(const struct ctx *c, const char *spec_in, char *why, size_t size)
+{
+	char spec[SPEC_MAX];
+	spec_from_link(spec_in, spec, sizeof(spec));
+	bool by_partuuid = strncmp(spec, "PARTUUID=", 9) == 0, by_partlabel = strncmp(spec, "PARTLABEL=", 10) == 0;
+	const char *v = strchr(spec, '=') ? strchr(spec, '=') + 1 : "";
+	for (int k = 0; k < c->ndisks && (by_partuuid || by_partlabel); k++) {
+		const struct disk *d = &c->disks[k];
+		for (int i = 0; d->gpt_backup && i < d->nparts; i++) {
+			const struct part *p = &d->parts[i];
+			if (!p->node[0] && (by_partuuid ? strcasecmp(p->uuid, v) == 0 : strcmp(p->label, v) == 0))
+				return no_node(c, d, p, why, size) == FAILED;
+		}
+	}
+	return false;
+}
+
 /* One look at the devices present now. */
 static int try_resolve(struct ctx *c, bool dps, char *why, size_t size)
 {
@@ -287,6 +321,8 @@ static int try_resolve(struct ctx *c, bool dps, char *why, size_t size)
 		if (!res.root)
 			return res.final ? FAILED : PENDING;
 		rp = res.root;
+		if (!rp->node[0])
+			return no_node(c, res.root_disk, rp, why, size);
 		snprintf(rnode, sizeof(rnode), "%s", rp->node);
 		if (res.usr && !usr->spec[0]) {
 			up = res.usr;
@@ -294,7 +330,7 @@ static int try_resolve(struct ctx *c, bool dps, char *why, size_t size)
 		}
 	} else if (!resolve_spec(c, root->spec, rnode, sizeof(rnode), &rp)) {
 		snprintf(why, size, "no device matches root=");
-		return PENDING;
+		return spec_in_backup_gpt(c, root->spec, why, size) ? FAILED : PENDING;
 	}
 	if (usr->spec[0] && !resolve_spec(c, usr->spec, unode, sizeof(unode), &up)) {
 		snprintf(why, size, "no device matches mount.usr=");
@@ -391,6 +427,9 @@ int stage_discover(struct ctx *c)
 		emergency_report(c, msg, NULL);
 		return r;
 	}
+	for (int k = 0; k < c->ndisks; k++)
+		if (c->disks[k].gpt_backup)
+			log_warn(c, "%s: %s", c->disks[k].node, c->disks[k].note);
 	const struct volume *root = &c->vol[VOLUME_ROOT], *usr = &c->vol[VOLUME_USR];
 	log_info(c, "root is %s%s%s%s", root->device, usr->device[0] ? ", /usr is " : "", usr->device,
 		 root->read_only ? " (read-only)" : "");

@@ -62,6 +62,103 @@ static void copy_lower(char *dst, size_t size, const char *src)
 	dst[i] = 0;
 }
 
+/* CRC-32 as the GPT uses it (IEEE 802.3, reflected) */
+static uint32_t crc32_gpt(const uint8_t *p, size_t n)
+{
+	uint32_t crc = 0xffffffff;
+	for (size_t i = 0; i < n; i++) {
+		crc ^= p[i];
+		for (int k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0xedb88320 & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
+
+static uint64_t le(const uint8_t *p, int bytes)
+{
+	uint64_t v = 0;
+	for (int i = bytes - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Whether the GPT header at lba is intact: signature, its own LBA, header CRC (UEFI 2.10, 5.3.2). */
+static bool gpt_header_valid(int fd, uint64_t lba, unsigned ss)
+{
+	uint8_t h[4096];
+	if (ss < 512 || ss > sizeof(h) || pread(fd, h, ss, (off_t)(lba * ss)) != (ssize_t)ss)
+		return false;
+	uint32_t size = (uint32_t)le(h + 12, 4), crc = (uint32_t)le(h + 16, 4);
+	if (memcmp(h, "EFI PART", 8) != 0 || size < 92 || size > ss || le(h + 24, 8) != lba)
+		return false;
+	memset(h + 16, 0, 4);
+	return crc32_gpt(h, size) == crc;
+}
+
+/* An MBR whose entry of type 0xee says "this disk has a GPT" */
+static bool protective_mbr(int fd)
+{
+	uint8_t mbr[512];
+	if (pread(fd, mbr, sizeof(mbr), 0) != (ssize_t)sizeof(mbr) || mbr[510] != 0x55 || mbr[511] != 0xaa)
+		return false;
+	for (int i = 0; i < 4; i++)
+		if (mbr[446 + 16 * i + 4] == 0xee)
+			return true;
+	return false;
+}
+
+/* What the report says about a disk whose table is not an intact GPT, so that "no root" has a cause. */
+static void table_note(int fd, const char *path, unsigned ss, struct disk *d)
+{
+	struct fsinfo fi;
+	if (strcmp(d->pttype, "gpt") == 0) {
+		d->gpt_backup = !gpt_header_valid(fd, 1, ss);
+		if (d->gpt_backup)
+			snprintf(d->note, sizeof(d->note),
+				 "the primary GPT header is damaged; the partitions come from the backup header at "
+				 "the end of the disk: rewrite the table (gdisk DISK, then w) before the backup is "
+				 "lost too");
+	} else if (strcmp(d->pttype, "PMBR") == 0 || (!d->pttype[0] && protective_mbr(fd)))
+		snprintf(d->note, sizeof(d->note),
+			 "a protective MBR, but neither GPT header (primary or backup) is valid: the partition "
+			 "table is damaged; restore it from a backup (sgdisk --load-backup=FILE) or rebuild it "
+			 "(testdisk)");
+	else if (strcmp(d->pttype, "dos") == 0)
+		snprintf(d->note, sizeof(d->note),
+			 "an MBR (dos) partition table: DPS partition types exist only in a GPT; convert it "
+			 "(sgdisk --mbrtogpt) and give root the root-x86-64 type, or pass root=");
+	else if (!d->pttype[0] && probe_fs(path, &fi) == 0 && fi.type[0])
+		snprintf(d->note, sizeof(d->note),
+			 "no partition table: the whole disk holds %.32s; root= naming the disk mounts it", fi.type);
+	else if (!d->pttype[0])
+		snprintf(d->note, sizeof(d->note),
+			 "no partition table and no file system libblkid knows: blank, or damaged beyond "
+			 "recognition");
+}
+
+/* The table's own entries into d (a nested table, "dos" inside a partition, is not DPS). */
+static void read_partitions(blkid_partlist ls, blkid_parttable tab, struct disk *d)
+{
+	int n = blkid_partlist_numof_partitions(ls);
+	for (int i = 0; i < n && d->nparts < MAX_PARTS; i++) {
+		blkid_partition par = blkid_partlist_get_partition(ls, i);
+		if (blkid_partition_get_table(par) != tab)
+			continue;
+		struct part *p = &d->parts[d->nparts++];
+		p->partno = blkid_partition_get_partno(par);
+		const char *type = blkid_partition_get_type_string(par);
+		if (type)
+			copy_lower(p->type, sizeof(p->type), type);
+		else /* MBR: a type byte */
+			snprintf(p->type, sizeof(p->type), "0x%02x", blkid_partition_get_type(par) & 0xff);
+		copy_lower(p->uuid, sizeof(p->uuid), blkid_partition_get_uuid(par));
+		snprintf(p->label, sizeof(p->label), "%s", blkid_partition_get_name(par) ?: "");
+		p->flags = blkid_partition_get_flags(par);
+		p->start = (uint64_t)blkid_partition_get_start(par);
+		p->size = (uint64_t)blkid_partition_get_size(par);
+	}
+}
+
 /* Fills d from the partition table of the disk (or image file) at path; node names stay empty. */
 int probe_disk(const char *path, struct disk *d)
 {
@@ -86,28 +183,14 @@ int probe_disk(const char *path, struct disk *d)
 	blkid_probe_enable_superblocks(pr, 0);
 	blkid_probe_enable_partitions(pr, 1);
 	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
-	if (blkid_do_safeprobe(pr) != 0)
-		goto out; /* no partition table: a disk without partitions, not an error */
-	blkid_partlist ls = blkid_probe_get_partitions(pr);
+	/* no partition table is not an error: a disk without partitions */
+	blkid_partlist ls = blkid_do_safeprobe(pr) == 0 ? blkid_probe_get_partitions(pr) : NULL;
 	blkid_parttable tab = ls ? blkid_partlist_get_table(ls) : NULL;
-	if (!tab)
-		goto out;
-	snprintf(d->pttype, sizeof(d->pttype), "%s", blkid_parttable_get_type(tab));
-	int n = blkid_partlist_numof_partitions(ls);
-	for (int i = 0; i < n && d->nparts < MAX_PARTS; i++) {
-		blkid_partition par = blkid_partlist_get_partition(ls, i);
-		/* only the GPT's own entries; nested tables (a "dos" inside a partition) are not DPS */
-		if (blkid_partition_get_table(par) != tab)
-			continue;
-		struct part *p = &d->parts[d->nparts++];
-		p->partno = blkid_partition_get_partno(par);
-		copy_lower(p->type, sizeof(p->type), blkid_partition_get_type_string(par));
-		copy_lower(p->uuid, sizeof(p->uuid), blkid_partition_get_uuid(par));
-		snprintf(p->label, sizeof(p->label), "%s", blkid_partition_get_name(par) ?: "");
-		p->flags = blkid_partition_get_flags(par);
-		p->start = (uint64_t)blkid_partition_get_start(par);
-		p->size = (uint64_t)blkid_partition_get_size(par);
+	if (tab) {
+		snprintf(d->pttype, sizeof(d->pttype), "%s", blkid_parttable_get_type(tab));
+		read_partitions(ls, tab, d);
 	}
+	table_note(fd, path, blkid_probe_get_sectorsize(pr), d);
 out:
 	blkid_free_probe(pr);
 	close(fd);

@@ -26,6 +26,8 @@ void emergency_report(struct ctx *c, const char *why, const char *advice)
 		const struct disk *d = &c->disks[k];
 		console_printf(c, "  %s: %s partition table, %llu MiB, %d partition(s)\n", d->node,
 			       d->pttype[0] ? d->pttype : "no", (unsigned long long)(d->size >> 20), d->nparts);
+		if (d->note[0])
+			console_printf(c, "    %s\n", d->note);
 		for (int i = 0; i < d->nparts; i++) {
 			const struct part *p = &d->parts[i];
 			flag_names(p->flags, flags, sizeof(flags));

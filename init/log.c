@@ -16,6 +16,37 @@ void log_open(struct ctx *c)
 	c->console_fd = open("/dev/console", O_RDWR | O_CLOEXEC | O_NOCTTY);
 }
 
+#define DEVKMSG_SYSCTL "/proc/sys/kernel/printk_devkmsg"
+
+/* The kernel takes the word only with one newline after it */
+static void write_sysctl(const char *value)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%s\n", value);
+	_cleanup_close_ int fd = open(DEVKMSG_SYSCTL, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && write(fd, line, (size_t)n) < 0) {
+		/* locked by printk.devkmsg= on the command line: left as the user set it */
+	}
+}
+
+/* By default ("ratelimit") the kernel drops lines written to /dev/kmsg beyond 10 in 5 s, so a report or a command
+ * line full of bad options would lose lines in the kernel log and the journal. systemd's PID 1 turns the limit off
+ * as well; /init puts back what it found before the real init runs. */
+void log_unlimit(struct ctx *c)
+{
+	if (read_text(DEVKMSG_SYSCTL, c->devkmsg, sizeof(c->devkmsg)) < 0 || strcmp(c->devkmsg, "ratelimit") != 0) {
+		c->devkmsg[0] = 0;
+		return;
+	}
+	write_sysctl("on");
+}
+
+void log_restore(const struct ctx *c)
+{
+	if (c->devkmsg[0])
+		write_sysctl(c->devkmsg);
+}
+
 /* err is the errno value %m stands for */
 static void log_va(const struct ctx *c, int level, int err, const char *fmt, va_list ap)
 {
@@ -62,7 +93,7 @@ void console_printf(const struct ctx *c, const char *fmt, ...)
 }
 
 /* Reads one line from the console without echo. Returns its length or -errno (-EMSGSIZE: longer than
- * size - 1; the line was read to its end and dropped). */
+ * size - 1; the line was read to its end and dropped; -ENODATA: end of file). */
 ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size)
 {
 	struct termios old, quiet;
@@ -79,7 +110,7 @@ ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t si
 	for (char ch;;) {
 		ssize_t r = read_once(c->console_fd, &ch, 1);
 		if (r <= 0) {
-			n = r < 0 ? r : -EIO;
+			n = r < 0 ? r : -ENODATA; /* end of file: asking again would read it again */
 			break;
 		}
 		if (ch == '\n' || ch == '\r')

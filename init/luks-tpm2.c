@@ -52,6 +52,8 @@ static int read_signature(const char *path, char **buf, size_t *len)
 static int activate(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, const char *name, const struct luks_opts *o,
 		    const char *dev, int id, const struct tpm2_token *tok, struct secrets *s)
 {
+	if (!luks_keyslot_fits(c, cd, tok->keyslot, dev))
+		return -ENOKEY;
 	/* systemd enrolls base64 of the secret as the keyslot's passphrase ("for compat with homed") */
 	size_t n = tpm2_base64(s->passphrase, s->secret, s->secret_len);
 	/* a token bound to the PCR the volume key goes to must not leave it as it was: fail closed */
@@ -67,7 +69,25 @@ static int activate(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, cons
 	return log_error_errno(c, r, "%s: cannot activate with TPM2 token %d: %m", dev, id);
 }
 
-/* 0 when unlocked, -ENOKEY when this token did not work, other -errno when activation itself failed. */
+/* A TPM in dictionary-attack lockout refuses every PIN, and does not count it: say so, and when the lockout
+ * lifts, instead of asking for a PIN. */
+static bool in_lockout(struct ctx *c, struct tpm2 *t, const char *dev, int id)
+{
+	uint32_t v[TPM2_PT_LOCKOUT_INTERVAL - TPM2_PT_PERMANENT + 1] = {0};
+	if (tpm2_get_properties(t, TPM2_PT_PERMANENT, v, ELEMENTSOF(v)) != 0 || !(v[0] & TPM2_PERMANENT_IN_LOCKOUT))
+		return false;
+	log_warn(c,
+		 "%s: skipping TPM2 token %d, which needs a PIN: the TPM is in dictionary-attack lockout (%u failed "
+		 "authorizations, %u allowed) and refuses every PIN; it forgives one failure per %u s it is powered "
+		 "on, so a PIN works again within %u s, or at once after the owner resets the lockout "
+		 "(tpm2_dictionarylockout --clear-lockout)",
+		 dev, id, v[TPM2_PT_LOCKOUT_COUNTER - TPM2_PT_PERMANENT], v[TPM2_PT_MAX_AUTH_FAIL - TPM2_PT_PERMANENT],
+		 v[TPM2_PT_LOCKOUT_INTERVAL - TPM2_PT_PERMANENT], v[TPM2_PT_LOCKOUT_INTERVAL - TPM2_PT_PERMANENT]);
+	return true;
+}
+
+/* 0 when unlocked, -ENOKEY when this token did not work, other -errno when activation itself failed or the
+ * console cannot be read. */
 static int unlock_token(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, const char *name,
 			const struct luks_opts *o, const char *dev, int id, const struct tpm2_token *tok,
 			const struct tpm2_signature *sig)
@@ -84,6 +104,8 @@ static int unlock_token(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, 
 		return activate(c, t, cd, name, o, dev, id, tok, &s);
 	}
 
+	if (in_lockout(c, t, dev, id))
+		return -ENOKEY;
 	snprintf(prompt, sizeof(prompt), "Please enter the TPM2 PIN for %s: ", dev);
 	for (unsigned i = 1; i <= PIN_TRIES; i++) {
 		ssize_t n = ask_secret(c, prompt, s.pin, sizeof(s.pin));
@@ -92,10 +114,8 @@ static int unlock_token(struct ctx *c, struct tpm2 *t, struct crypt_device *cd, 
 			i--;
 			continue;
 		}
-		if (n < 0) {
-			log_error_errno(c, (int)n, "%s: cannot read a TPM2 PIN from the console: %m", dev);
-			return -ENOKEY;
-		}
+		if (n < 0) /* no PIN and no passphrase can be typed now */
+			return console_gone(c, (int)n, "TPM2 PIN", dev);
 		s.auth_len = tpm2_pin_auth(s.pin, (size_t)n, tok->salt, tok->salt_len, s.auth);
 		explicit_bzero(s.pin, sizeof(s.pin));
 		s.secret_len = sizeof(s.secret);

@@ -48,62 +48,112 @@ bool mount_options(const char *opts, unsigned long *flags, char *data, size_t si
 	return true;
 }
 
-static int mount_one(struct ctx *c, const char *dev, const char *target, const char *fstype_opt, const char *opts,
-		     bool ro)
+/* The option that sets v's type, for messages */
+static const char *fstype_option(const struct volume *v)
+{
+	return strcmp(v->name, "root") == 0 ? "rootfstype=" : "mount.usrfstype=";
+}
+
+/* What mount(2)'s errno means for dev as type (probed: what libblkid found there), and what to do. */
+static void mount_failure(const struct volume *v, const char *dev, const char *type, const char *probed, int err,
+			  char *why, size_t size)
+{
+	const char *opt = fstype_option(v);
+	errno = err;
+	if (err == ENODEV)
+		snprintf(why, size,
+			 "cannot mount %s on %s: the kernel has no %s driver (not built in, and no module for it in "
+			 "this initramfs); use an archive with its module (the virt profile has ext4, xfs, btrfs, "
+			 "vfat, erofs)",
+			 dev, v->mountpoint, type);
+	else if (v->fstype[0] && probed[0] && strcmp(probed, type) != 0)
+		snprintf(why, size, "cannot mount %s as %s (%s%s): %m; libblkid finds %s there: drop %s or set %s%s",
+			 dev, type, opt, v->fstype, probed, opt, opt, probed);
+	else if (err == EUCLEAN || err == EBADMSG)
+		snprintf(why, size,
+			 "the %s file system on %s is damaged (%m): check it with its fsck from a rescue system "
+			 "(the kernel's lines above say what it found)",
+			 type, dev);
+	else if (err == EINVAL)
+		snprintf(why, size,
+			 "the kernel cannot mount %s as %s (%m): its superblock is damaged, or %s is wrong, or the "
+			 "mount options are (%s); the kernel's lines above say which; fsck from a rescue system "
+			 "repairs a damaged file system",
+			 dev, type, probed[0] ? "the type libblkid reported" : opt,
+			 v->options[0] ? v->options : "none given");
+	else
+		snprintf(why, size, "cannot mount %s (%s) on %s: %m", dev, type, v->mountpoint);
+}
+
+/* dev holds nothing libblkid recognizes, and no type was given */
+static void no_file_system(const struct volume *v, const char *dev, char *why, size_t size)
+{
+	snprintf(why, size,
+		 "%s (%s) holds no file system or LUKS header that libblkid recognizes: it is blank, its superblock "
+		 "or LUKS header is damaged, or its type is one libblkid does not know; repair a damaged file system "
+		 "from a rescue system (e2fsck -b 32768 tries an ext4 backup superblock), restore a LUKS header "
+		 "backup (cryptsetup luksHeaderRestore), or name the type with %s",
+		 dev, v->name, fstype_option(v));
+}
+
+/* Mounts v; on failure, why says what was found and what to do, for the report. */
+static int mount_one(struct ctx *c, const struct volume *v, char *why, size_t size)
 {
 	struct fsinfo fi;
-	char data[SPEC_MAX];
-	unsigned long flags = ro ? MS_RDONLY : 0;
-	const char *type = fstype_opt;
+	char data[SPEC_MAX], alias[80];
+	const char *dev = volume_node(v), *type = v->fstype;
+	unsigned long flags = v->read_only ? MS_RDONLY : 0;
 
-	if (!type[0]) {
-		probe_fs(dev, &fi);
-		if (!fi.type[0])
-			return log_error_errno(c, -EINVAL,
-					       "%s holds no file system libblkid knows; pass rootfstype= if it is one",
-					       dev);
-		if (strcmp(fi.type, "crypto_LUKS") == 0)
-			return log_error_errno(
-				c, -EINVAL,
-				"%s is a LUKS volume and rd.luks=0 leaves it locked; drop rd.luks=0 to unlock it", dev);
-		type = fi.type;
+	probe_fs(dev, &fi);
+	if (!type[0] && !fi.type[0]) {
+		no_file_system(v, dev, why, size);
+		return -EINVAL;
 	}
+	if (!type[0] && strcmp(fi.type, "crypto_LUKS") == 0) {
+		snprintf(why, size, "%s is a LUKS volume and rd.luks=0 leaves it locked; drop rd.luks=0 to unlock it",
+			 dev);
+		return -EINVAL;
+	}
+	type = type[0] ? type : fi.type;
 	/* file systems that are modules on distribution kernels (xfs, btrfs, …): the kernel's own
 	 * request_module() has no modprobe to call in here */
-	char alias[80];
 	snprintf(alias, sizeof(alias), "fs-%.64s", type);
 	modules_load(c, alias);
-	if (!mount_options(opts, &flags, data, sizeof(data)))
-		return log_error_errno(c, -EINVAL, "mount options for %s are too long", target);
-	if (ro)
+	if (!mount_options(v->options, &flags, data, sizeof(data))) {
+		snprintf(why, size, "the mount options for %s are too long", v->mountpoint);
+		return -EINVAL;
+	}
+	if (v->read_only)
 		flags |= MS_RDONLY; /* a read-only flag or "ro" wins over "rw" in the options */
-	mkdir(target, 0755);
-	if (mount(dev, target, type, flags, data[0] ? data : NULL) == 0)
-		goto done;
-	if ((errno == EACCES || errno == EROFS) && !(flags & MS_RDONLY)) {
+	mkdir(v->mountpoint, 0755);
+	int r = mount(dev, v->mountpoint, type, flags, data[0] ? data : NULL) == 0 ? 0 : -errno;
+	if ((r == -EACCES || r == -EROFS) && !(flags & MS_RDONLY)) {
 		log_warn(c, "%s is write-protected, mounting it read-only", dev);
 		flags |= MS_RDONLY;
-		if (mount(dev, target, type, flags, data[0] ? data : NULL) == 0)
-			goto done;
+		r = mount(dev, v->mountpoint, type, flags, data[0] ? data : NULL) == 0 ? 0 : -errno;
 	}
-	return log_error_errno(c, -errno, "cannot mount %s (%s) on %s: %m", dev, type, target);
-done:
-	log_info(c, "mounted %s (%s) on %s %s", dev, type, target, flags & MS_RDONLY ? "read-only" : "read-write");
+	if (r < 0) {
+		mount_failure(v, dev, type, fi.type, -r, why, size);
+		return r;
+	}
+	log_info(c, "mounted %s (%s) on %s %s", dev, type, v->mountpoint,
+		 flags & MS_RDONLY ? "read-only" : "read-write");
 	return 0;
 }
 
 int stage_mount(struct ctx *c)
 {
+	char why[768];
 	int r = 0;
 	for (int i = 0; i < VOLUME_MAX && r >= 0; i++) {
 		const struct volume *v = &c->vol[i];
 		if (v->device[0])
-			r = mount_one(c, volume_node(v), v->mountpoint, v->fstype, v->options, v->read_only);
+			r = mount_one(c, v, why, sizeof(why));
 	}
 	if (r < 0)
 		emergency_report(
-			c, "the root (or /usr) file system cannot be mounted",
-			"check the messages above; rootfstype=, rootflags= (mount.usrfstype=, mount.usrflags=) "
-			"override what was probed, and a damaged file system needs fsck from a rescue system");
+			c, why,
+			"rootfstype=, rootflags= (mount.usrfstype=, mount.usrflags=) override what was probed; "
+			"a damaged file system needs fsck from a rescue system");
 	return r;
 }

@@ -108,6 +108,29 @@ static int enter_sysroot(struct ctx *c)
 	return 0;
 }
 
+/* Why execv gave ENOENT for a program that is there: its #! interpreter, or an ELF program's loader, is
+ * missing. Leaves why as it is when neither. */
+static void explain_missing(const char *path, char *why, size_t size)
+{
+	char head[160], text[sizeof(head) * 4];
+	ssize_t n = read_file(path, head, sizeof(head) - 1);
+	if (n >= 2 && head[0] == '#' && head[1] == '!') {
+		head[n] = 0;
+		char *interp = head + 2 + strspn(head + 2, " \t");
+		interp[strcspn(interp, " \t\r\n")] = 0;
+		snprintf(why, size,
+			 "cannot execute %s: its interpreter \"%s\" (the #! line) is not on the root file system", path,
+			 escape_text(interp, "\"", text, sizeof(text)));
+	} else if (n >= 4 && memcmp(head,
+				    "\x7f"
+				    "ELF",
+				    4) == 0)
+		snprintf(why, size,
+			 "cannot execute %s: its program loader (the dynamic linker it names) is not on the root file "
+			 "system, or it is for another architecture",
+			 path);
+}
+
 /* Our own fds are O_CLOEXEC; 0, 1 and 2 stay the console for the real init, and the kernel's arguments for
  * init (e.g. "single") go on to it. Without init=, an init that exists but does not run (a missing
  * interpreter, another architecture) makes way for the next. Returns only when none ran. */
@@ -115,22 +138,30 @@ static int exec_init(struct ctx *c)
 {
 	const char *const *candidates = c->cfg.init[0] ? (const char *const[]){c->cfg.init} : inits;
 	size_t n = c->cfg.init[0] ? 1 : ELEMENTSOF(inits);
-	char why[SPEC_MAX + 64] = "no init could be executed";
+	char why[SPEC_MAX + 800] = "no init could be executed";
 	timeline_log(c);
 	for (size_t i = 0; i < n; i++) {
 		if (access(candidates[i], X_OK) < 0)
 			continue;
 		log_info(c, "starting %s", candidates[i]);
 		c->argv[0] = (char *)candidates[i];
-		devkmsg_restore(c);
+		log_restore(c);
 		execv(candidates[i], c->argv);
-		devkmsg_unlimit(c);
+		int err = errno;
+		log_unlimit(c); /* still ours to report on */
 		snprintf(why, sizeof(why), "cannot execute %s: %m", candidates[i]);
+		if (err == ENOENT)
+			explain_missing(candidates[i], why, sizeof(why));
 		log_error(c, "%s", why);
 	}
 	emergency_report(c, why,
-			 "check that the root file system is not mounted noexec (rootflags=), that the init's "
-			 "interpreter and libraries are on it and match this machine, or name another with init=");
+			 c->cfg.init[0]
+				 ? "install what the init= program needs on the root file system, or name another "
+				   "with init= (or drop init= for /sbin/init); as the kernel does, earlyroot "
+				   "does not fall back to the default inits when init= is given"
+				 : "check that the root file system is not mounted noexec (rootflags=), that the "
+				   "init's interpreter and libraries are on it and match this machine, or name "
+				   "another with init=");
 	return -ENOEXEC;
 }
 

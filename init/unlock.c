@@ -10,13 +10,19 @@
 #include "earlyroot.h"
 
 /* systemd-cryptsetup's default number of passphrase tries */
-#define DEFAULT_TRIES  3
+#define DEFAULT_TRIES	 3
 /* LUKS2 passphrases may be longer, but nobody types more at a console */
-#define PASSPHRASE_MAX 512
+#define PASSPHRASE_MAX	 512
 /* LUKS2 volume keys are 64 bytes for AES-XTS-256; 512 leaves room for any cipher */
-#define VOLUME_KEY_MAX 512
+#define VOLUME_KEY_MAX	 512
+/* LUKS2 has at most 32 keyslots and 32 tokens */
+#define KEYSLOTS_MAX	 32
+#define LUKS2_TOKENS_MAX 32
+/* what a key derivation leaves free for the rest of the boot: dm-crypt, the mount, PID 1 itself */
+#define KDF_HEADROOM_KB	 (32 * 1024)
 
-/* Parses rd.luks.options= ("opt,opt=value,…", or "UUID=opt,…" for one volume) for volume uuid. */
+/* Parses rd.luks.options= ("opt,opt=value,…", or "UUID=opt,…" for one volume) for volume uuid (NULL: whatever
+ * volume it names, to check it). */
 int luks_options_parse(const char *s, const char *uuid, struct luks_opts *o, cmdline_report_fn report, void *ud)
 {
 	char buf[SPEC_MAX], msg[SPEC_MAX + 64], *save = NULL;
@@ -28,7 +34,7 @@ int luks_options_parse(const char *s, const char *uuid, struct luks_opts *o, cmd
 	/* a leading UUID names the one volume these options are for */
 	if (eq && eq - buf == GUID_LEN && strspn(buf, "0123456789abcdefABCDEF-") == GUID_LEN) {
 		*eq = 0;
-		if (!uuid || strcasecmp(buf, uuid) != 0)
+		if (uuid && strcasecmp(buf, uuid) != 0)
 			return 0;
 		opts = eq + 1;
 	}
@@ -164,13 +170,85 @@ static void load_crypto_modules(struct ctx *c, struct crypt_device *cd)
 	}
 }
 
+int console_gone(const struct ctx *c, int r, const char *what, const char *dev)
+{
+	if (r == -ENODATA)
+		return log_error_errno(c, r,
+				       "the console's input ended (end of file) at the %s prompt for %s: nothing more "
+				       "can be typed there",
+				       what, dev);
+	return log_error_errno(c, r, "cannot read a %s for %s from the console: %m", what, dev);
+}
+
+/* MemAvailable from /proc/meminfo, in KiB; 0 when it cannot be told */
+static uint64_t mem_available_kb(void)
+{
+	char buf[4096];
+	ssize_t n = read_file("/proc/meminfo", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *p = strstr(buf, "MemAvailable:");
+	return p ? strtoull(p + strlen("MemAvailable:"), NULL, 10) : 0;
+}
+
+bool luks_keyslot_fits(struct ctx *c, struct crypt_device *cd, int slot, const char *dev)
+{
+	struct crypt_pbkdf_type pbkdf;
+	uint64_t avail = mem_available_kb();
+	if (crypt_keyslot_get_pbkdf(cd, slot, &pbkdf) < 0 || !pbkdf.max_memory_kb || !avail ||
+	    pbkdf.max_memory_kb + KDF_HEADROOM_KB <= avail)
+		return true;
+	log_warn(c,
+		 "%s: skipping keyslot %d: its %s key derivation needs %u KiB of memory, and %llu KiB are available "
+		 "(%d KiB stay for the rest of the boot); trying it would exhaust the memory",
+		 dev, slot, pbkdf.type ? pbkdf.type : "?", pbkdf.max_memory_kb, (unsigned long long)avail,
+		 KDF_HEADROOM_KB);
+	return false;
+}
+
+/* The keyslots a passphrase may open, in libcryptsetup's order (preferred ones first, "ignore" ones never),
+ * less those whose key derivation does not fit into memory. Returns how many are in slots[]. */
+static int passphrase_keyslots(struct ctx *c, struct crypt_device *cd, const char *dev, int slots[KEYSLOTS_MAX])
+{
+	int n = 0, max = crypt_keyslot_max(CRYPT_LUKS2);
+	for (int pass = 0; pass < 2; pass++)
+		for (int s = 0; s < max && s < KEYSLOTS_MAX; s++) {
+			crypt_keyslot_info st = crypt_keyslot_status(cd, s);
+			crypt_keyslot_priority prio = crypt_keyslot_get_priority(cd, s);
+			if ((st != CRYPT_SLOT_ACTIVE && st != CRYPT_SLOT_ACTIVE_LAST) ||
+			    prio == CRYPT_SLOT_PRIORITY_IGNORE || (prio == CRYPT_SLOT_PRIORITY_PREFER) != (pass == 0))
+				continue;
+			if (luks_keyslot_fits(c, cd, s, dev))
+				slots[n++] = s;
+		}
+	return n;
+}
+
+/* One passphrase against each keyslot in turn: the keyslot it opened, -EPERM when none, or -errno. */
+static int try_passphrase(struct ctx *c, struct crypt_device *cd, const char *name, const int *slots, int nslots,
+			  const char *pass, size_t len, const struct luks_opts *o)
+{
+	int r = -EPERM;
+	for (int i = 0; i < nslots && (r == -EPERM || r == -ENOENT); i++)
+		r = luks_activate(c, cd, name, slots[i], pass, len, o, NULL, false);
+	return r == -ENOENT ? -EPERM : r;
+}
+
 static int ask_passphrase(struct ctx *c, struct crypt_device *cd, const char *name, const char *dev,
 			  const struct luks_opts *o)
 {
 	char pass[PASSPHRASE_MAX], prompt[SPEC_MAX + 128];
+	int slots[KEYSLOTS_MAX];
 	if (o->headless)
 		return log_error_errno(c, -ENOKEY,
 				       "no token could unlock %s, and headless forbids asking for a passphrase", dev);
+	int nslots = passphrase_keyslots(c, cd, dev, slots);
+	if (nslots == 0)
+		return log_error_errno(c, -ENOMEM,
+				       "no keyslot of %s can be tried here: boot with more memory, or add a keyslot "
+				       "with a smaller --pbkdf-memory on a machine that has it",
+				       dev);
 	snprintf(prompt, sizeof(prompt), "Please enter the passphrase or recovery key for %s (%s): ", dev, name);
 	for (unsigned i = 1; i <= o->tries; i++) {
 		ssize_t n = ask_secret(c, prompt, pass, sizeof(pass));
@@ -181,9 +259,9 @@ static int ask_passphrase(struct ctx *c, struct crypt_device *cd, const char *na
 		}
 		if (n < 0) {
 			explicit_bzero(pass, sizeof(pass));
-			return log_error_errno(c, (int)n, "cannot read a passphrase from the console: %m");
+			return console_gone(c, (int)n, "passphrase", dev);
 		}
-		int r = luks_activate(c, cd, name, CRYPT_ANY_SLOT, pass, (size_t)n, o, NULL, false);
+		int r = try_passphrase(c, cd, name, slots, nslots, pass, (size_t)n, o);
 		explicit_bzero(pass, sizeof(pass));
 		if (r >= 0)
 			return r;
@@ -196,6 +274,29 @@ static int ask_passphrase(struct ctx *c, struct crypt_device *cd, const char *na
 	return -EPERM;
 }
 
+/* The primary LUKS header's magic, "LUKS\xba\xbe", is at the start of the device */
+static bool primary_header_present(const char *dev)
+{
+	char magic[6];
+	return read_file(dev, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+	       memcmp(magic, "LUKS\xba\xbe", sizeof(magic)) == 0;
+}
+
+/* Says once for each token earlyroot cannot use that it is skipped: it would not show otherwise. */
+static void log_other_tokens(struct ctx *c, struct crypt_device *cd, const char *dev)
+{
+	char text[64 * 4 + 1];
+	const char *type;
+	for (int id = 0; id < LUKS2_TOKENS_MAX; id++) {
+		crypt_token_info st = crypt_token_status(cd, id, &type);
+		if (st == CRYPT_TOKEN_INACTIVE || st == CRYPT_TOKEN_INVALID || !type ||
+		    strcmp(type, "systemd-tpm2") == 0 || strcmp(type, "systemd-recovery") == 0)
+			continue;
+		log_warn(c, "%s: skipping token %d of type \"%s\": earlyroot opens systemd-tpm2 tokens only", dev, id,
+			 escape_text(type, "\"", text, sizeof(text)));
+	}
+}
+
 /* Opens the LUKS volume v as /dev/mapper/NAME: TPM2 tokens first, then the console. */
 static int unlock_volume(struct ctx *c, struct volume *v)
 {
@@ -205,12 +306,25 @@ static int unlock_volume(struct ctx *c, struct volume *v)
 	if (r < 0)
 		return log_error_errno(c, r, "cannot open %s for LUKS: %m", v->device);
 	crypt_set_log_callback(cd, log_from_cryptsetup, c);
+	bool primary = primary_header_present(v->device);
 	r = crypt_load(cd, CRYPT_LUKS, NULL);
 	if (r < 0) {
 		crypt_free(cd);
-		return log_error_errno(c, r, "%s has a LUKS signature but no valid header: %m", v->device);
+		return log_error_errno(c, r,
+				       "%s has a LUKS signature but no valid header (%m): restore a header backup "
+				       "(cryptsetup luksHeaderRestore) from a rescue system",
+				       v->device);
 	}
-	luks_options_parse(c->cfg.luks_options, crypt_get_uuid(cd), &o, report_bad_option, c);
+	if (!primary)
+		log_warn(c,
+			 "%s: the primary LUKS header is damaged; the secondary copy was used%s: keep a header backup "
+			 "(cryptsetup luksHeaderBackup)",
+			 v->device,
+			 primary_header_present(v->device) ? ", and libcryptsetup rewrote the primary from it"
+							   : " (cryptsetup repair rewrites the primary)");
+	log_other_tokens(c, cd, v->device);
+	/* stage_cmdline reported its bad entries */
+	luks_options_parse(c->cfg.luks_options, crypt_get_uuid(cd), &o, NULL, NULL);
 	/* a read-only mount (the default) must not make the mapping read-only: the real root's systemd
 	 * remounts it writable; only the partition's flag makes the device read-only */
 	if (v->gpt_flags & GPT_FLAG_READ_ONLY)
@@ -238,6 +352,10 @@ static const char unlock_advice[] =
 	"type the passphrase or a recovery key (rd.luks.options=tries=N allows more tries), or re-enroll the "
 	"TPM2 token with systemd-cryptenroll if the firmware or boot chain changed";
 
+static const char console_advice[] =
+	"type at a console whose input works (console= names it), or enroll a TPM2 token that needs no PIN; "
+	"Ctrl-D at a prompt ends the console's input";
+
 int stage_unlock(struct ctx *c)
 {
 	if (!c->cfg.luks)
@@ -245,6 +363,13 @@ int stage_unlock(struct ctx *c)
 	for (int i = 0; i < VOLUME_MAX; i++) {
 		struct volume *v = &c->vol[i];
 		int r = v->device[0] && volume_encrypted(v) ? unlock_volume(c, v) : 0;
+		if (r == -ENODATA) {
+			emergency_report(c,
+					 "the encrypted root (or /usr) stays locked: the console's input ended, so "
+					 "nothing can be typed",
+					 console_advice);
+			return r;
+		}
 		if (r < 0) {
 			emergency_report(c, "the encrypted root (or /usr) stays locked", unlock_advice);
 			return r;

@@ -721,6 +721,18 @@ int tpm2_get_banks(struct tpm2 *t, struct tpm2_banks *banks)
 	return 0;
 }
 
+int tpm2_get_properties(struct tpm2 *t, uint32_t first, uint32_t *values, size_t n)
+{
+	uint8_t p[12];
+	struct tpm2_wr w = tpm2_wr(p, sizeof(p));
+	struct tpm2_response rsp;
+	tpm2_put_u32(&w, TPM2_CAP_TPM_PROPERTIES);
+	tpm2_put_u32(&w, first);
+	tpm2_put_u32(&w, (uint32_t)n);
+	int r = call_with(t, (struct call){.cc = TPM2_CC_GET_CAPABILITY}, &w, &rsp);
+	return r != 0 ? r : tpm2_parse_properties(rsp.params, rsp.params_len, first, values, n);
+}
+
 int tpm2_pcr_read(struct tpm2 *t, uint16_t alg, uint32_t mask, uint8_t digests[TPM2_PCRS][TPM2_DIGEST_MAX])
 {
 	/* a TPM returns at most 8 digests per PCR_Read: ask again for the rest */

@@ -62,6 +62,8 @@ int tpm2_policy_authorize(struct tpm2 *t, struct tpm2_session *s, const uint8_t 
 int tpm2_unseal(struct tpm2 *t, const struct tpm2_object *item, struct tpm2_session *policy, struct tpm2_session *enc,
 		uint8_t *out, size_t *out_len);
 int tpm2_get_banks(struct tpm2 *t, struct tpm2_banks *banks);
+/* n TPM properties from first on (TPM2_PT_…) into values; those the TPM does not report stay as they are */
+int tpm2_get_properties(struct tpm2 *t, uint32_t first, uint32_t *values, size_t n);
 /* n bytes (at most 32: every TPM2 gives a SHA-256 digest's worth) from the TPM's generator */
 int tpm2_get_random(struct tpm2 *t, uint8_t *out, size_t n);
 int tpm2_pcr_read(struct tpm2 *t, uint16_t alg, uint32_t mask, uint8_t digests[TPM2_PCRS][TPM2_DIGEST_MAX]);

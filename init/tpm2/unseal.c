@@ -109,6 +109,29 @@ static int choose_bank(struct tpm2 *t, uint32_t mask, uint16_t *bank)
 	return -EOPNOTSUPP;
 }
 
+/* The token's bank must be allocated, with every PCR: when the firmware changed the TPM's banks since enrollment,
+ * the policy cannot be computed, and the mismatch would look like changed PCR values. */
+static int bank_allocated(struct tpm2 *t, uint16_t bank, char *why, size_t size)
+{
+	struct tpm2_banks banks;
+	char have[64] = "";
+	int r = tpm2_get_banks(t, &banks);
+	if (r != 0)
+		return tpm_error(t, r, why, size);
+	for (unsigned i = 0; i < banks.n; i++) {
+		if (!tpm2_bank_complete(banks.b[i].mask))
+			continue;
+		if (banks.b[i].alg == bank)
+			return 0;
+		size_t len = strlen(have);
+		snprintf(have + len, sizeof(have) - len, "%s%s", len ? ", " : "", tpm2_hash_name(banks.b[i].alg));
+	}
+	return fail(-EOPNOTSUPP, why, size,
+		    "it uses the %s PCR bank, which this TPM has not allocated (allocated: %s): the firmware's PCR "
+		    "bank setting changed since enrollment; allocate %s again in the firmware setup, or re-enroll",
+		    tpm2_hash_name(bank), have[0] ? have : "none", tpm2_hash_name(bank));
+}
+
 /* The parent: the persistent SRK named in tpm2_srk (systemd ≥ 254), or systemd's legacy primary. */
 static int parent_key(struct tpm2 *t, struct handles *hs, const struct tpm2_token *tok, struct tpm2_key *parent,
 		      char *why, size_t size)
@@ -284,6 +307,9 @@ static int start_session(struct tpm2 *t, struct handles *hs, uint8_t type, const
 static int prepare(struct tpm2 *t, const struct tpm2_token *tok, struct attempt *a, char *why, size_t size)
 {
 	int r;
+	if (tok->pcr_bank && (tok->pcr_mask | tok->pubkey_pcr_mask) &&
+	    (r = bank_allocated(t, tok->pcr_bank, why, size)) < 0)
+		return r;
 	if (tok->pubkey_pcr_mask) {
 		r = tpm2_pem_rsa_parse(tok->pubkey_pem, strlen(tok->pubkey_pem), &a->key);
 		if (r < 0)

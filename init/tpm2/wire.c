@@ -390,3 +390,18 @@ const char *tpm2_mask_text(uint32_t mask, char *buf, size_t size)
 		snprintf(buf, size, "none");
 	return buf;
 }
+
+int tpm2_parse_properties(const uint8_t *p, size_t len, uint32_t first, uint32_t *values, size_t n)
+{
+	struct tpm2_rd rd = tpm2_rd(p, len);
+	tpm2_get_u8(&rd); /* moreData: the caller asks for no more than it needs */
+	if (tpm2_get_u32(&rd) != TPM2_CAP_TPM_PROPERTIES)
+		return -EBADMSG;
+	uint32_t count = tpm2_get_u32(&rd);
+	for (uint32_t i = 0; i < count && !rd.err; i++) {
+		uint32_t prop = tpm2_get_u32(&rd), value = tpm2_get_u32(&rd);
+		if (!rd.err && prop >= first && prop - first < n)
+			values[prop - first] = value;
+	}
+	return tpm2_rd_done(&rd) ? 0 : -EBADMSG;
+}

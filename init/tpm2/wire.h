@@ -74,7 +74,15 @@ enum {
 	TPM2_SA_ENCRYPT = 0x40,
 };
 enum { TPM2_SE_HMAC = 0x00, TPM2_SE_POLICY = 0x01 };
-enum { TPM2_CAP_PCRS = 5 };
+enum { TPM2_CAP_PCRS = 5, TPM2_CAP_TPM_PROPERTIES = 6 };
+/* TPM properties (part 2, 6.13): TPMA_PERMANENT and the dictionary-attack state */
+enum {
+	TPM2_PT_PERMANENT = 0x200,
+	TPM2_PT_LOCKOUT_COUNTER = 0x20E,
+	TPM2_PT_MAX_AUTH_FAIL = 0x20F,
+	TPM2_PT_LOCKOUT_INTERVAL = 0x210,
+	TPM2_PERMANENT_IN_LOCKOUT = 1u << 9,
+};
 
 /* Every TPM2 accepts commands and responses of this size (the PC Client minimum for MAX_COMMAND_SIZE). */
 #define TPM2_MAX_BUF	  4096
@@ -186,6 +194,9 @@ static inline bool tpm2_bank_complete(uint32_t mask)
 bool tpm2_pcr_extended(const uint8_t *digest, size_t size);
 /* A TPML_PCR_SELECTION; banks beyond TPM2_MAX_BANKS are an error. */
 int tpm2_parse_pcr_selection(struct tpm2_rd *r, struct tpm2_banks *banks);
+/* GetCapability(TPM_PROPERTIES)'s parameters: values[i] gets property first + i, for those the TPM returned
+ * (the others stay as they are). 0, or -EBADMSG. */
+int tpm2_parse_properties(const uint8_t *p, size_t len, uint32_t first, uint32_t *values, size_t n);
 /* The parameters of PCR_Read: digests[i] is PCR i of the one bank read; *got = the PCRs returned. */
 int tpm2_parse_pcr_read(const uint8_t *p, size_t len, uint16_t alg, uint8_t digests[TPM2_PCRS][TPM2_DIGEST_MAX],
 			uint32_t *got);

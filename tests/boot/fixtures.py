@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -101,6 +102,12 @@ def tree_noinit(d, inputs):
     write(f"{d}/etc/earlyroot-test", "earlyroot boot test root without init\n")
 
 
+def tree_badinterp(d, inputs):
+    """No /sbin/init; /bin/script-init is a script whose interpreter is missing (init= names it)."""
+    dirs(d, *ROOT_DIRS)
+    write(f"{d}/bin/script-init", "#!/bin/no-such-shell\necho never\n", 0o755)
+
+
 def tree_usr(d, inputs):
     dirs(d, "bin", "lib")
     write(f"{d}/lib/earlyroot-test", "earlyroot boot test /usr\n")
@@ -134,6 +141,7 @@ def tree_esp(d, inputs):
 TREES = {
     "marker": tree_marker,
     "badinit": tree_badinit,
+    "badinterp": tree_badinterp,
     "noinit": tree_noinit,
     "usr": tree_usr,
     "tpm-check": tree_tpm_check,
@@ -206,6 +214,68 @@ def volume_key(part, img):
     return bytes.fromhex("".join(m.group(1).split()))
 
 
+def overwrite(img, offset, data):
+    with open(img, "r+b") as f:
+        f.seek(offset)
+        f.write(data)
+
+
+def damage_part(kind, img, seed):
+    """Damages a partition's image in place (scenario.py, damage)."""
+    if kind == "superblock":  # ext4's primary superblock: 1 KiB at 1 KiB
+        overwrite(img, 1024, bytes(1024))
+    elif kind == "random":
+        rng = random.Random(seed)
+        size = os.path.getsize(img)
+        overwrite(img, 0, rng.randbytes(size))
+    else:  # LUKS2: the binary header (4 KiB) at 0, its copy at hdr_size (big-endian u64 at byte 8)
+        with open(img, "rb") as f:
+            head = f.read(16)
+        if head[:6] != b"LUKS\xba\xbe":
+            raise Failure("damage luks-…: no LUKS2 header to damage")
+        overwrite(img, 0, bytes(4096))
+        if kind == "luks-both":
+            overwrite(img, int.from_bytes(head[8:16], "big"), bytes(4096))
+
+
+def damage_disk(kind, img):
+    """Zeros the primary GPT header (LBA 1), and for gpt-both the backup (the last LBA) too."""
+    overwrite(img, 512, bytes(512))
+    if kind == "gpt-both":
+        overwrite(img, os.path.getsize(img) - 512, bytes(512))
+
+
+def luks_metadata(img):
+    r = run_tool(["cryptsetup", "luksDump", "--dump-json-metadata", img], stdout=subprocess.PIPE)
+    if r.returncode != 0:
+        raise Failure(f"cryptsetup luksDump --dump-json-metadata {img} failed")
+    return json.loads(r.stdout)
+
+
+def edit_token(kind, img):
+    """The last systemd-tpm2 token changed (scenario.py, token), or a token of an unknown type added; without
+    the host's token plugins, which would refuse a malformed systemd-tpm2 token."""
+    if kind == "unknown-type":
+        token, tid = {"type": "x-earlyroot-test", "keyslots": []}, None
+    else:
+        tokens = {int(k): v for k, v in luks_metadata(img)["tokens"].items() if v["type"] == "systemd-tpm2"}
+        if not tokens:
+            raise Failure(f"token {kind}: no systemd-tpm2 token to change")
+        tid = max(tokens)
+        token = tokens[tid]
+        if kind == "malformed":
+            token["tpm2-blob"] = "this is not base64!"
+        elif kind == "bad-keyslot":
+            token["keyslots"] = ["0"]
+        else:
+            token["tpm2-pcr-bank"] = kind.removeprefix("bank=")
+        if run_tool(["cryptsetup", "token", "remove", "--disable-external-tokens", "--token-id", str(tid), img]).returncode != 0:
+            raise Failure(f"cryptsetup token remove {tid} failed")
+    argv = ["cryptsetup", "token", "import", "--disable-external-tokens", img] + (["--token-id", str(tid)] if tid is not None else [])
+    if run_tool(argv, input=json.dumps(token).encode()).returncode != 0:
+        raise Failure(f"cryptsetup token import ({kind}) failed")
+
+
 class Fixtures:
     """Builds the scenario's disks in work (an absolute directory, removed by the caller)."""
 
@@ -252,6 +322,16 @@ class Fixtures:
             event = f"cryptsetup:root:{part.luksuuid}".encode()
             self.pcr15[part.id] = pcr15_value(event, key)
 
+    def add_keyslot(self, part, img, passphrase, memory_kib):
+        key = os.path.join(self.work, "new-key")
+        write(key, passphrase)
+        argv = ["cryptsetup", "luksAddKey", "--pbkdf", "argon2id", "--pbkdf-memory", str(memory_kib),
+                "--pbkdf-force-iterations", "4", "--pbkdf-parallel", "1", "--key-file=-", "-q", img, key]  # fmt: skip
+        r = run_tool(argv, input=part.luks.encode(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        os.remove(key)
+        if r.returncode != 0:
+            raise Failure(f"cryptsetup luksAddKey failed: {r.stdout.decode(errors='replace').rstrip()}")
+
     def enroll(self, index, part, img):
         """The enroll lines of partition index, in order."""
         for j, e in enumerate(self.sc.enrolments):
@@ -276,10 +356,14 @@ class Fixtures:
             self.secrets.append((out, f"the recovery key of enrolment {j + 1}"))
 
     def partition(self, k, img):
-        """The GPT of disk k; returns the start of each of its partitions in bytes."""
-        script = "label: gpt\n"
+        """The partition table of disk k; returns the start of each of its partitions in bytes."""
+        table = self.sc.disks[k].table
+        if table == "none":
+            return [0]
+        script = "label: gpt\n" if table == "gpt" else "label: dos\n"
         for part in (p for p in self.sc.parts if p.disk == k):
-            script += f"size={part.mib}MiB, type={part.type}, uuid={part.partuuid}"
+            script += f"size={part.mib}MiB, type={part.type}"
+            script += f", uuid={part.partuuid}" if table == "gpt" else ""
             script += f', name="{part.name}"' if part.name else ""
             script += f', attrs="GUID:{part.attrs}"' if part.attrs else ""
             script += "\n"
@@ -298,9 +382,15 @@ class Fixtures:
         if part.luks:
             self.encrypt(part, fs)
             self.enroll(index, part, fs)
+            for passphrase, memory_kib in part.keyslots:
+                self.add_keyslot(part, fs, passphrase, memory_kib)
+            for kind in part.tokens:
+                edit_token(kind, fs)
             if part.id:
                 with open(fs, "rb") as src, open(self.header(part.id), "wb") as dst:
                     dst.write(src.read(LUKS_HEADER_MIB << 20))
+        for kind in part.damage:  # last: any cryptsetup run on the image would repair a LUKS header
+            damage_part(kind, fs, index)
         argv = ["dd", f"if={fs}", f"of={img}", "bs=1M", f"seek={offset}", "oflag=seek_bytes",
                 "conv=notrunc,sparse", "status=none"]  # fmt: skip
         if run_tool(argv).returncode != 0:
@@ -315,6 +405,16 @@ class Fixtures:
         for (index, part), offset in zip(parts, starts):
             if part.fs != "none":
                 self.fill(index, part, img, offset)
+            elif part.damage:  # random bytes where no file system was made
+                raw = os.path.join(self.work, f"fs{index}.img")
+                sized_file(raw, part.mib)
+                for kind in part.damage:
+                    damage_part(kind, raw, index)
+                with open(raw, "rb") as src:
+                    overwrite(img, offset, src.read())
+                os.remove(raw)
+        for kind in disk.damage:
+            damage_disk(kind, img)
         if not disk.offline:
             self.images.append(img)
 

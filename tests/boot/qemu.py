@@ -7,11 +7,12 @@ never sees its end) that the "send" lines type into.
 import dataclasses
 import os
 import shutil
+import socket
 import subprocess
 import time
 
 from fixtures import TPM_STATE, stop
-from scenario import Failure
+from scenario import EOF_TEXT, Failure
 
 POLL_S = 0.25  # how often the console is read
 TYPE_DELAY_MS = 1000  # /init flushes type-ahead when it turns echo off: type as a person would
@@ -34,18 +35,24 @@ DEVICES = {
 }
 
 
-def drive_args(buses, images):
-    """QEMU's -drive and -device arguments: one disk per image, on its bus."""
-    args = []
+def drive_args(buses, images, hotplug=None):
+    """QEMU's -drive and -device arguments: one disk per image, on its bus; and the disks to add later, as
+    (seconds after start, device_add argument), for those with hotplug[k] > 0: each gets a PCIe root port
+    of its own at start, and its device in it when the time comes."""
+    args, later = [], []
     for k, (bus, img) in enumerate(zip(buses, images)):
         args += ["-drive", f"file={img},if=none,id=d{k},format=raw"]
+        if hotplug and hotplug[k]:
+            args += ["-device", f"pcie-root-port,id=hp{k},chassis={k + 1},slot={k + 1}"]
+            later.append((hotplug[k], DEVICES[bus].format(k=k) + f",bus=hp{k},id=disk{k}"))
+            continue
         # the SCSI disks share one virtio-scsi controller
         if "bus=scsi0.0" in DEVICES[bus] and "virtio-scsi-pci,id=scsi0" not in args:
             args += ["-device", "virtio-scsi-pci,id=scsi0"]
         if "bus=xhci.0" in DEVICES[bus] and "qemu-xhci,id=xhci" not in args:
             args += ["-device", "qemu-xhci,id=xhci"]
         args += ["-device", DEVICES[bus].format(k=k)]
-    return args
+    return args, later
 
 
 class Machine:
@@ -55,6 +62,7 @@ class Machine:
         self.work = work
         self.log = os.path.join(work, "console.log")
         self.swtpm = self.qemu = None
+        self.monitor = None
 
     def start_swtpm(self, model):
         """Starts a swtpm on the enrolments' state; returns QEMU's TPM arguments."""
@@ -77,13 +85,32 @@ class Machine:
         return ["-chardev", f"socket,id=chrtpm,path={sock}", "-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
                 "-device", f"tpm-{model or 'crb'},tpmdev=tpm0"]  # fmt: skip
 
+    def monitor_args(self):
+        """A QEMU monitor on a socket, for device_add (the serial console stays on stdio)."""
+        self.monitor = os.path.join(self.work, "monitor.sock")
+        return ["-monitor", f"unix:{self.monitor},server=on,wait=off"]
+
+    def device_add(self, device):
+        """Adds a device through the monitor; QEMU's answer, for the log."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(self.monitor)
+            s.sendall(f"device_add {device}\n".encode())
+            time.sleep(0.5)
+            try:
+                return s.recv(4096).decode(errors="replace")
+            except OSError:
+                return ""
+
     def start(self, argv):
         with open(self.log, "ab") as out:
             self.qemu = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
 
     def type(self, text):
+        """text and Enter; EOF_TEXT is Ctrl-D alone, which the guest's terminal reads as end of file."""
+        raw = b"\x04" if text == EOF_TEXT else text.encode(errors="surrogateescape") + b"\r"
         try:
-            self.qemu.stdin.write(text.encode(errors="surrogateescape") + b"\r")
+            self.qemu.stdin.write(raw)
             self.qemu.stdin.flush()
         except BrokenPipeError:
             pass  # QEMU has ended; the next look at it says so
@@ -196,10 +223,23 @@ class Outcome:
     typed: list  # what the send lines typed when
 
 
-def watch(sc, machine, typist, secrets):
+def plug(machine, later, elapsed, typed):
+    """device_add for the disks whose time has come; they leave later."""
+    for when, device in [p for p in later if elapsed >= p[0] * 1000]:
+        later.remove((when, device))
+        answer = machine.device_add(device) if machine.status() is None else "(QEMU has ended)"
+        typed.append(f"boot: device_add {device} at {secs(elapsed)} s: {answer.strip() or 'done'}")
+
+
+def secs(ms):
+    return f"{ms // 1000}.{ms % 1000 // 100}"
+
+
+def watch(sc, machine, typist, secrets, later):
     """Reads the console until the scenario's verdict is clear; the verdict, or None on a pass."""
     started, seen_all = now_ms(), None
     while True:
+        plug(machine, later, now_ms() - started, typist.typed)
         rc = machine.status()
         text = machine.console()
         elapsed = now_ms() - started
@@ -219,11 +259,12 @@ def watch(sc, machine, typist, secrets):
         time.sleep(POLL_S)
 
 
-def boot(sc, machine, argv, secrets):
-    """Boots argv (QEMU's command line) and judges the console; stops QEMU before returning."""
+def boot(sc, machine, argv, secrets, later=()):
+    """Boots argv (QEMU's command line) and judges the console; stops QEMU before returning. later: the
+    disks to add while it runs (drive_args)."""
     typist = Typist(sc.sends, machine)
     machine.start(argv)
-    verdict, elapsed, seen_all = watch(sc, machine, typist, secrets)
+    verdict, elapsed, seen_all = watch(sc, machine, typist, secrets, list(later))
     machine.stop()
     text = machine.console()
     verdict = verdict or forbidden_shown(text, sc.rejects, secrets) or no_timeline(text)

@@ -5,12 +5,15 @@ One keyword a line; '#' starts a comment line.
                         media on the virtio-scsi controller) or usb (a stick on an xHCI controller);
                         SIZE as 64M or 1G
   disk BUS SIZE offline a disk that is made (enrolled, cloned from) but never attached to the VM
+  hotplug SECONDS       the last disk (nvme or virtio-blk) is attached that many seconds after QEMU
+                        starts, by device_add on the QEMU monitor, in a PCIe root port of its own
   part TYPE SIZE [k=v…] a partition on the last disk, in order; TYPE a DPS name or a GUID;
                         fs=ext4 (default)|btrfs|xfs|none, content=empty (default)|marker (root with
                         /sbin/init = the marker)|noinit (root without init)|badinit (/sbin/init not
                         a program, /bin/init the marker)|usr (a /usr tree)|tpm-check (root whose
                         init reports PCRs 7 and 11 and tries /bin/tpm2_try_unseal, see
-                        tpm-check-init.c, then runs the marker),
+                        tpm-check-init.c, then runs the marker)|badinterp (no /sbin/init; /bin/script-init
+                        is a script whose #! interpreter /bin/no-such-shell is missing),
                         label= (file system), name= (GPT), attrs=60,63 (GPT attribute bits),
                         id= (names it for the placeholders below), luks=PASSPHRASE (the file
                         system, 16 MiB smaller, inside a LUKS2 volume with that passphrase in key
@@ -24,14 +27,33 @@ One keyword a line; '#' starts a comment line.
                         the host's) or 257, replay-pcr7=yes (default: PCR 7 as SeaBIOS leaves it
                         in the guest)|no (zero: a PCR mismatch at boot), extend-pcr11=WORD[,WORD]
                         (PCR 11 extended with SHA-256 of each word first, e.g. enter-initrd), srk=rsa
-                        (an RSA SRK provisioned at 0x81000001 first, which systemd 257 seals under)
+                        (an RSA SRK provisioned at 0x81000001 first, which systemd 257 seals under),
+                        banks=sha256[,…] (the swtpm allocates only these PCR banks, of sha1, sha256,
+                        sha384, sha512, before enrolling; by default it has all four), lockout=yes (with
+                        pin=: wrong PINs afterwards until the TPM is in dictionary-attack lockout)
   enroll recovery [systemd=252|257]  a recovery key on the last partition: {recovery} in send
+  token KIND            changes the last LUKS partition's tokens after its enrolments: malformed (the last
+                        systemd-tpm2 token's tpm2-blob is not base64), bad-keyslot (it names key slot 0,
+                        which its secret does not open; LUKS2 refuses a token naming a slot that does
+                        not exist), bank=sha384 (it names that PCR bank), unknown-type (a token of type
+                        x-earlyroot-test is added)
+  keyslot PASS pbkdf-memory=KIB  a key slot with passphrase PASS on the last LUKS partition, its Argon2id
+                        memory cost KIB (4 iterations; a secret like luks=)
+  table mbr|none        the last disk's partition table: mbr (an MBR; TYPE in its part lines is then
+                        the type byte in hex, e.g. 83) or none (no table: the one part line allowed
+                        fills the disk from its first byte); GPT by default
+  damage WHAT           damages what was made before it: gpt-primary or gpt-both (the last disk's
+                        primary GPT header, or both headers, overwritten with zeros), superblock (the
+                        last partition's ext4 superblock zeroed), random (the last partition filled
+                        with pseudo-random bytes), luks-primary or luks-both (the last luks=
+                        partition's LUKS2 binary header, or both copies, zeroed)
   tpm swtpm [crb|tis]   the VM gets a TPM2 (tpm-crb by default) on the enrolments' swtpm state
   tpm none              no TPM (default)
   send PROMPT => TEXT   each time PROMPT appears on the console in a prompt (a line ending with a
                         colon), type TEXT and Enter (after 1 s: /init flushes type-ahead when it
                         turns echo off); several lines with the same PROMPT answer its 1st, 2nd…
                         appearance, the last one every later one
+                        TEXT {eof} types Ctrl-D alone: the guest's terminal reads end of file
   cmdline WORDS         appended to "console=ttyS0"
   qemu ARGS             extra QEMU arguments
   expect TEXT           the console must show it, after the previous expect
@@ -85,7 +107,13 @@ GPT_TYPES = {
 GUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 BUSES = ("nvme", "virtio-blk", "virtio-scsi", "scsi-removable", "usb")
 FILE_SYSTEMS = ("ext4", "btrfs", "xfs", "vfat", "none")
-CONTENTS = ("marker", "noinit", "badinit", "usr", "tpm-check", "esp", "empty")
+CONTENTS = ("marker", "noinit", "badinit", "badinterp", "usr", "tpm-check", "esp", "empty")
+TABLES = ("gpt", "mbr", "none")
+HOTPLUG_BUSES = ("nvme", "virtio-blk")  # PCIe devices: device_add into a root port
+DISK_DAMAGE = ("gpt-primary", "gpt-both")
+PART_DAMAGE = ("superblock", "random", "luks-primary", "luks-both")
+TOKEN_KINDS = ("malformed", "bad-keyslot", "unknown-type", "bank=sha1", "bank=sha384", "bank=sha512")
+EOF_TEXT = "{eof}"  # send: Ctrl-D alone
 LUKS_HEADER_MIB = 16  # room for the LUKS2 header at the end of the volume
 LUKS_MIN_MIB = 48  # header room plus a file system worth booting
 TPMS = ("none", "swtpm", "swtpm crb", "swtpm tis")
@@ -97,6 +125,9 @@ class Disk:
     bus: str
     mib: int
     offline: bool = False  # built (for its enrolment, or to be cloned) but never attached
+    table: str = "gpt"  # or mbr, none
+    damage: list = dataclasses.field(default_factory=list)  # DISK_DAMAGE words, in order
+    hotplug: int = 0  # seconds after QEMU starts at which the disk is added; 0: attached from the start
 
 
 @dataclasses.dataclass
@@ -115,6 +146,9 @@ class Part:
     fsuuid: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
     luksuuid: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
     clone: str = ""  # the id of the partition this one copies (clone_of)
+    damage: list = dataclasses.field(default_factory=list)  # PART_DAMAGE words, in order
+    tokens: list = dataclasses.field(default_factory=list)  # TOKEN_KINDS, after the enrolments
+    keyslots: list = dataclasses.field(default_factory=list)  # (passphrase, Argon2 memory KiB)
 
 
 @dataclasses.dataclass
@@ -230,13 +264,22 @@ def part_type(name):
     raise LineError(f"type {name}: expected a DPS name ({' '.join(GPT_TYPES)}) or a GUID")
 
 
+def mbr_type(name):
+    if not re.fullmatch(r"[0-9a-fA-F]{1,2}", name):
+        raise LineError(f"type {name}: an MBR partition's type is a byte in hex, e.g. 83")
+    return name
+
+
 def parse_part(sc, rest, given):
     if not sc.disks:
         raise LineError("part before any disk")
     words = split_words(rest)
     if len(words) < 2:
         raise LineError("part TYPE SIZE [key=value…]")
-    part = Part(disk=len(sc.disks) - 1, type=part_type(words[0]), mib=0)
+    table = sc.disks[-1].table
+    if table == "none" and any(p.disk == len(sc.disks) - 1 for p in sc.parts):
+        raise LineError("a disk without a partition table holds one part at most")
+    part = Part(disk=len(sc.disks) - 1, type=mbr_type(words[0]) if table == "mbr" else part_type(words[0]), mib=0)
     part_options(part, words[2:])
     check_part(part, words[1], given)
     part.mib = mib(words[1])
@@ -259,7 +302,7 @@ def enroll_option(kind, kv):
     """The option as luks-enroll takes it, and the PIN if it is one."""
     if kv in ("systemd=252", "systemd=257"):
         return kv, ""
-    if kind == "tpm2" and (kv.startswith(("pcrs=", "extend-pcr11=")) or kv in ("replay-pcr7=yes", "replay-pcr7=no", "srk=rsa")):
+    if kind == "tpm2" and (kv.startswith(("pcrs=", "extend-pcr11=", "banks=")) or kv in ("replay-pcr7=yes", "replay-pcr7=no", "srk=rsa", "lockout=yes")):
         return kv, ""
     if kind == "tpm2" and kv.startswith("pin=") and kv != "pin=":
         return "pin=yes", kv[len("pin=") :]
@@ -279,6 +322,59 @@ def parse_enroll(sc, rest, given):
         enrolment.options.append(option)
         enrolment.pin = pin or enrolment.pin
     sc.enrolments.append(enrolment)
+
+
+def parse_table(sc, rest, given):
+    if not sc.disks or any(p.disk == len(sc.disks) - 1 for p in sc.parts):
+        raise LineError("table goes right after its disk line")
+    if rest not in TABLES:
+        raise LineError(f"table {rest}: expected {', '.join(TABLES)}")
+    sc.disks[-1].table = rest
+
+
+def parse_damage(sc, rest, given):
+    if rest in DISK_DAMAGE:
+        if not sc.disks or sc.disks[-1].table != "gpt":
+            raise LineError(f"damage {rest} needs a disk with a GPT before it")
+        sc.disks[-1].damage.append(rest)
+        return
+    if rest not in PART_DAMAGE:
+        raise LineError(f"damage {rest}: expected {', '.join(DISK_DAMAGE + PART_DAMAGE)}")
+    part = sc.parts[-1] if sc.parts else None
+    if not part or (rest.startswith("luks-") and not part.luks):
+        raise LineError(f"damage {rest} needs a {'luks= ' if rest.startswith('luks-') else ''}part before it")
+    if rest == "superblock" and (part.fs != "ext4" or part.luks):
+        raise LineError("damage superblock needs an ext4 part without luks=")
+    part.damage.append(rest)
+
+
+def parse_token(sc, rest, given):
+    if rest not in TOKEN_KINDS:
+        raise LineError(f"token {rest}: expected {', '.join(TOKEN_KINDS)}")
+    if not sc.parts or not sc.parts[-1].luks:
+        raise LineError("token needs a part with luks= before it")
+    index = len(sc.parts) - 1
+    if rest != "unknown-type" and not any(e.part == index and e.kind == "tpm2" for e in sc.enrolments):
+        raise LineError(f"token {rest} changes a TPM2 token: it needs an enroll tpm2 line before it")
+    sc.parts[-1].tokens.append(rest)
+
+
+def parse_keyslot(sc, rest, given):
+    words = split_words(rest)
+    m = re.fullmatch(r"pbkdf-memory=([1-9][0-9]*)", words[1]) if len(words) == 2 else None
+    if not m:
+        raise LineError("expected keyslot PASSPHRASE pbkdf-memory=KIB")
+    if not sc.parts or not sc.parts[-1].luks:
+        raise LineError("keyslot needs a part with luks= before it")
+    sc.parts[-1].keyslots.append((words[0], int(m.group(1))))
+
+
+def parse_hotplug(sc, rest, given):
+    if not re.fullmatch(r"[1-9][0-9]*", rest):
+        raise LineError(f"hotplug {rest}: expected seconds")
+    if not sc.disks or sc.disks[-1].bus not in HOTPLUG_BUSES or sc.disks[-1].offline:
+        raise LineError(f"hotplug needs an attached {' or '.join(HOTPLUG_BUSES)} disk before it")
+    sc.disks[-1].hotplug = int(rest)
 
 
 def parse_tpm(sc, rest, given):
@@ -337,6 +433,11 @@ KEYWORDS = {
     "part": parse_part,
     "enroll": parse_enroll,
     "tpm": parse_tpm,
+    "table": parse_table,
+    "hotplug": parse_hotplug,
+    "damage": parse_damage,
+    "token": parse_token,
+    "keyslot": parse_keyslot,
     "send": parse_send,
     "cmdline": lambda sc, rest, given: setattr(sc, "cmdline", sc.cmdline + " " + rest),
     "qemu": lambda sc, rest, given: sc.qemu.extend(split_words(rest)),
@@ -422,4 +523,5 @@ def secrets(sc):
     """(secret, what it is) the scenario itself knows: passphrases and PINs."""
     found = [(p.luks, f"the luks= passphrase of partition {i + 1}") for i, p in enumerate(sc.parts)]
     found += [(e.pin, f"the PIN of enrolment {j + 1}") for j, e in enumerate(sc.enrolments)]
+    found += [(k[0], f"a keyslot passphrase of partition {i + 1}") for i, p in enumerate(sc.parts) for k in p.keyslots]
     return [(s, what) for s, what in found if s]

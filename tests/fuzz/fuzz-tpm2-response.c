@@ -32,7 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 2: {
 			struct tpm2_rd rd = tpm2_rd(r.params, r.params_len);
-			tpm2_parse_pcr_selection(&rd, &banks);
+			uint32_t props[17];
+			if (shape & 0x20)
+				tpm2_parse_properties(r.params, r.params_len, 0x200, props, 17);
+			else
+				tpm2_parse_pcr_selection(&rd, &banks);
 			break;
 		}
 		case 3:

@@ -88,6 +88,10 @@ static void test_flags_and_values(void)
 	CHECK(r.n == 1 && c.init[0] == 0);
 	c = parse("rootfstype=", &r);
 	CHECK(r.n == 1 && c.rootfstype[0] == 0);
+	c = parse("gpt", &r);
+	CHECK(r.n == 0 && c.force_gpt);
+	c = parse("gpt=1", &r);
+	CHECK(r.n == 1 && !c.force_gpt);
 }
 
 static void test_gpt_auto(void)

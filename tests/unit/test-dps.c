@@ -193,9 +193,50 @@ static void test_not_gpt(struct disk *d)
 	CHECK(system(cmd) == 0);
 	CHECK(probe_disk(path, &d[0]) == 0);
 	CHECK_STR(d[0].pttype, "dos");
+	CHECK(d[0].nparts == 1 && strcmp(d[0].parts[0].type, "0x83") == 0);
+	CHECK(strstr(d[0].note, "an MBR (dos) partition table"));
 	struct dps_result r = dps_select(d, 1, "");
 	CHECK(!r.root);
 	CHECK(probe_disk("/nonexistent", &d[0]) < 0);
+
+	/* no table: a file system on the whole disk, or nothing at all */
+	snprintf(cmd, sizeof(cmd), "truncate -s 16M %s/whole && mkfs.ext4 -q %s/whole", tmpdir, tmpdir);
+	CHECK(system(cmd) == 0);
+	snprintf(path, sizeof(path), "%s/whole", tmpdir);
+	CHECK(probe_disk(path, &d[0]) == 0 && !d[0].pttype[0] && d[0].nparts == 0);
+	CHECK(strstr(d[0].note, "the whole disk holds ext4"));
+	snprintf(cmd, sizeof(cmd), "truncate -s 16M %s/blank", tmpdir);
+	CHECK(system(cmd) == 0);
+	snprintf(path, sizeof(path), "%s/blank", tmpdir);
+	CHECK(probe_disk(path, &d[0]) == 0 && strstr(d[0].note, "no partition table and no file system"));
+}
+
+/* Zeros one 512-byte sector of an image */
+static void zero_sector(const char *name, const char *seek)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of='%s/%s' bs=512 count=1 seek=%s conv=notrunc status=none", tmpdir,
+		 name, seek);
+	CHECK(system(cmd) == 0);
+}
+
+static void test_damaged_gpt(struct disk *d)
+{
+	char path[256];
+	make_disk(&d[0], "damaged", "size=8M, type=" ROOT "\n");
+	CHECK(!d[0].gpt_backup && !d[0].note[0]);
+	/* the primary header gone: libblkid takes the backup, and the disk says so */
+	zero_sector("damaged", "1");
+	snprintf(path, sizeof(path), "%s/damaged", tmpdir);
+	CHECK(probe_disk(path, &d[0]) == 0);
+	CHECK_STR(d[0].pttype, "gpt");
+	CHECK(d[0].nparts == 1 && d[0].gpt_backup && strstr(d[0].note, "the primary GPT header is damaged"));
+	struct dps_result r = dps_select(d, 1, "");
+	CHECK(r.root);
+	/* the backup too (the last sector of 64 MiB): only the protective MBR is left */
+	zero_sector("damaged", "131071");
+	CHECK(probe_disk(path, &d[0]) == 0 && d[0].nparts == 0 && !d[0].gpt_backup);
+	CHECK(strstr(d[0].note, "a protective MBR, but neither GPT header"));
 }
 
 int main(void)
@@ -212,6 +253,7 @@ int main(void)
 	test_wrong_arch(d);
 	test_usr(d);
 	test_not_gpt(d);
+	test_damaged_gpt(d);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)

@@ -392,6 +392,17 @@ static void test_responses(void)
 	caps[3] = 9;
 	rd = tpm2_rd(caps, sizeof(caps));
 	CHECK(tpm2_parse_pcr_selection(&rd, &banks) == -EBADMSG);
+
+	/* GetCapability(TPM_PROPERTIES) from TPM_PT_PERMANENT: inLockout, and the lockout counter and interval */
+	uint8_t props[] = {0, 0, 0,    0,    6, 0, 0, 0, 3, 0, 0,    0x02, 0x00, 0, 0,	  0x02, 0x00,
+			   0, 0, 0x02, 0x0e, 0, 0, 0, 3, 0, 0, 0x02, 0x10, 0,	 0, 0x03, 0xe8};
+	uint32_t v[TPM2_PT_LOCKOUT_INTERVAL - TPM2_PT_PERMANENT + 1] = {0};
+	CHECK(tpm2_parse_properties(props, sizeof(props), TPM2_PT_PERMANENT, v, ELEMENTSOF(v)) == 0);
+	CHECK((v[0] & TPM2_PERMANENT_IN_LOCKOUT) && v[TPM2_PT_LOCKOUT_COUNTER - TPM2_PT_PERMANENT] == 3);
+	CHECK(v[TPM2_PT_LOCKOUT_INTERVAL - TPM2_PT_PERMANENT] == 1000 && v[1] == 0);
+	CHECK(tpm2_parse_properties(props, sizeof(props) - 1, TPM2_PT_PERMANENT, v, ELEMENTSOF(v)) == -EBADMSG);
+	props[4] = 5; /* another capability */
+	CHECK(tpm2_parse_properties(props, sizeof(props), TPM2_PT_PERMANENT, v, ELEMENTSOF(v)) == -EBADMSG);
 }
 
 static void test_templates(void)
