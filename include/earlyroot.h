@@ -253,7 +253,8 @@ int stage_switch(struct ctx *c);
 void emergency_report(struct ctx *c, const char *why, const char *advice);
 __attribute__((noreturn)) void emergency(struct ctx *c);
 
-/* unlock.c, luks-tpm2.c (unlock by systemd-tpm2 token), measure.c (PCR 11 phases) */
+/* unlock.c (the stage, the console), luks-tpm2.c (unlock by systemd-tpm2 token), luks.c (what both use),
+ * cmdline.c (rd.luks.options=), measure.c (PCR 11 phases) */
 #define TPM2_DEVICE	    "/dev/tpmrm0"
 /* systemd-stub puts the UKI's .pcrsig here */
 #define TPM2_SIGNATURE_PATH "/.extra/tpm2-pcr-signature.json"

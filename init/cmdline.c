@@ -6,7 +6,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libcryptsetup.h> /* rd.luks.options= flags */
+
 #include "earlyroot.h"
+
+/* systemd-cryptsetup's default number of passphrase tries */
+#define DEFAULT_TRIES 3
 
 /* systemd's DefaultDeviceTimeoutSec default. */
 #define DEFAULT_TIMEOUT_SEC 90
@@ -292,6 +297,56 @@ void report_bad_option(void *userdata, const char *msg)
 	const struct ctx *c = userdata;
 	log_warn(c, "%s", msg);
 	console_printf(c, "earlyroot: %s\n", msg);
+}
+
+/* Parses rd.luks.options= ("opt,opt=value,…", or "UUID=opt,…" for one volume) for volume uuid (NULL: whatever
+ * volume it names, to check it). */
+int luks_options_parse(const char *s, const char *uuid, struct luks_opts *o, cmdline_report_fn report, void *ud)
+{
+	char buf[SPEC_MAX], msg[SPEC_MAX + 64], *save = NULL;
+	memset(o, 0, sizeof(*o));
+	o->tries = DEFAULT_TRIES;
+	o->measure_pcr = PCR_VOLUME_KEY;
+	snprintf(buf, sizeof(buf), "%s", s ? s : "");
+	char *opts = buf, *eq = strchr(buf, '=');
+	/* a leading UUID names the one volume these options are for */
+	if (eq && eq - buf == GUID_LEN && strspn(buf, "0123456789abcdefABCDEF-") == GUID_LEN) {
+		*eq = 0;
+		if (uuid && strcasecmp(buf, uuid) != 0)
+			return 0;
+		opts = eq + 1;
+	}
+	for (char *t = strtok_r(opts, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(t, '=');
+		if (v)
+			*v++ = 0;
+		unsigned long n;
+		char *end;
+		if (strcmp(t, "discard") == 0)
+			o->flags |= CRYPT_ACTIVATE_ALLOW_DISCARDS;
+		else if (strcmp(t, "no-read-workqueue") == 0)
+			o->flags |= CRYPT_ACTIVATE_NO_READ_WORKQUEUE;
+		else if (strcmp(t, "no-write-workqueue") == 0)
+			o->flags |= CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE;
+		else if (strcmp(t, "read-only") == 0 || strcmp(t, "readonly") == 0)
+			o->flags |= CRYPT_ACTIVATE_READONLY;
+		else if (strcmp(t, "headless") == 0 && parse_boolean(v) >= 0)
+			o->headless = parse_boolean(v);
+		else if (strcmp(t, "tpm2-device") == 0 && v && (strcmp(v, "auto") == 0 || v[0] == '/'))
+			snprintf(o->tpm2_device, sizeof(o->tpm2_device), "%s", v);
+		else if (strcmp(t, "tpm2-measure-pcr") == 0 && parse_boolean(v) >= 0)
+			o->measure_pcr = parse_boolean(v) ? PCR_VOLUME_KEY : -1;
+		else if (strcmp(t, "tpm2-measure-pcr") == 0 && v && (n = strtoul(v, &end, 10), !*end && *v && n < 24))
+			o->measure_pcr = (int)n;
+		else if (strcmp(t, "tries") == 0 && v && (n = strtoul(v, &end, 10), !*end && *v && n <= 100))
+			o->tries = n ? (unsigned)n : 100; /* systemd: 0 means "try forever"; we bound it */
+		else if (report) {
+			snprintf(msg, sizeof(msg), "ignoring rd.luks.options entry \"%s%s%s\"", t, v ? "=" : "",
+				 v ? v : "");
+			report(ud, msg);
+		}
+	}
+	return 0;
 }
 
 void stage_cmdline(struct ctx *c)

@@ -9,131 +9,11 @@
 
 #include "earlyroot.h"
 
-/* systemd-cryptsetup's default number of passphrase tries */
-#define DEFAULT_TRIES	 3
 /* LUKS2 passphrases may be longer, but nobody types more at a console */
 #define PASSPHRASE_MAX	 512
-/* LUKS2 volume keys are 64 bytes for AES-XTS-256; 512 leaves room for any cipher */
-#define VOLUME_KEY_MAX	 512
 /* LUKS2 has at most 32 keyslots and 32 tokens */
 #define KEYSLOTS_MAX	 32
 #define LUKS2_TOKENS_MAX 32
-/* what a key derivation leaves free for the rest of the boot: dm-crypt, the mount, PID 1 itself */
-#define KDF_HEADROOM_KB	 (32 * 1024)
-
-/* Parses rd.luks.options= ("opt,opt=value,…", or "UUID=opt,…" for one volume) for volume uuid (NULL: whatever
- * volume it names, to check it). */
-int luks_options_parse(const char *s, const char *uuid, struct luks_opts *o, cmdline_report_fn report, void *ud)
-{
-	char buf[SPEC_MAX], msg[SPEC_MAX + 64], *save = NULL;
-	memset(o, 0, sizeof(*o));
-	o->tries = DEFAULT_TRIES;
-	o->measure_pcr = PCR_VOLUME_KEY;
-	snprintf(buf, sizeof(buf), "%s", s ? s : "");
-	char *opts = buf, *eq = strchr(buf, '=');
-	/* a leading UUID names the one volume these options are for */
-	if (eq && eq - buf == GUID_LEN && strspn(buf, "0123456789abcdefABCDEF-") == GUID_LEN) {
-		*eq = 0;
-		if (uuid && strcasecmp(buf, uuid) != 0)
-			return 0;
-		opts = eq + 1;
-	}
-	for (char *t = strtok_r(opts, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		char *v = strchr(t, '=');
-		if (v)
-			*v++ = 0;
-		unsigned long n;
-		char *end;
-		if (strcmp(t, "discard") == 0)
-			o->flags |= CRYPT_ACTIVATE_ALLOW_DISCARDS;
-		else if (strcmp(t, "no-read-workqueue") == 0)
-			o->flags |= CRYPT_ACTIVATE_NO_READ_WORKQUEUE;
-		else if (strcmp(t, "no-write-workqueue") == 0)
-			o->flags |= CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE;
-		else if (strcmp(t, "read-only") == 0 || strcmp(t, "readonly") == 0)
-			o->flags |= CRYPT_ACTIVATE_READONLY;
-		else if (strcmp(t, "headless") == 0 && parse_boolean(v) >= 0)
-			o->headless = parse_boolean(v);
-		else if (strcmp(t, "tpm2-device") == 0 && v && (strcmp(v, "auto") == 0 || v[0] == '/'))
-			snprintf(o->tpm2_device, sizeof(o->tpm2_device), "%s", v);
-		else if (strcmp(t, "tpm2-measure-pcr") == 0 && parse_boolean(v) >= 0)
-			o->measure_pcr = parse_boolean(v) ? PCR_VOLUME_KEY : -1;
-		else if (strcmp(t, "tpm2-measure-pcr") == 0 && v && (n = strtoul(v, &end, 10), !*end && *v && n < 24))
-			o->measure_pcr = (int)n;
-		else if (strcmp(t, "tries") == 0 && v && (n = strtoul(v, &end, 10), !*end && *v && n <= 100))
-			o->tries = n ? (unsigned)n : 100; /* systemd: 0 means "try forever"; we bound it */
-		else if (report) {
-			snprintf(msg, sizeof(msg), "ignoring rd.luks.options entry \"%s%s%s\"", t, v ? "=" : "",
-				 v ? v : "");
-			report(ud, msg);
-		}
-	}
-	return 0;
-}
-
-const char *luks_tpm2_device(const struct luks_opts *o)
-{
-	return o->tpm2_device[0] && strcmp(o->tpm2_device, "auto") != 0 ? o->tpm2_device : TPM2_DEVICE;
-}
-
-/* systemd-cryptsetup's event: "cryptsetup:" NAME ":" UUID, the name escaped so the fields cannot run into
- * each other */
-static void volume_key_event(struct crypt_device *cd, const char *name, char *buf, size_t size)
-{
-	char escaped[64 * 4 + 1];
-	const char *uuid = crypt_get_uuid(cd);
-	snprintf(buf, size, "cryptsetup:%s:%s", escape_text(name, ":", escaped, sizeof(escaped)), uuid ? uuid : "");
-}
-
-static int measure_volume_key(struct ctx *c, struct crypt_device *cd, const char *name, const uint8_t *vk,
-			      size_t vk_len, const struct luks_opts *o, struct tpm2 *t)
-{
-	char event[SPEC_MAX + 128];
-	volume_key_event(cd, name, event, sizeof(event));
-	int r = t ? tpm2_extend_with(c, t, (unsigned)o->measure_pcr, event, vk, vk_len)
-		  : tpm2_extend(c, luks_tpm2_device(o), (unsigned)o->measure_pcr, event, vk, vk_len);
-	if (r == 0 && o->measure_pcr == PCR_VOLUME_KEY)
-		c->volume_key_measured = true;
-	return r;
-}
-
-/* libcryptsetup says "Operation not supported" when the kernel lacks the cipher (or dm-crypt): say which */
-static int no_cipher(const struct ctx *c, struct crypt_device *cd, int r)
-{
-	if (r == -EOPNOTSUPP)
-		log_error(c,
-			  "the kernel cannot run the cipher %s-%s of %s: dm-crypt or the cipher is neither built in "
-			  "nor a module in this initramfs (the module-free archive carries none: use the 'virt' "
-			  "one with a distribution kernel)",
-			  crypt_get_cipher(cd), crypt_get_cipher_mode(cd), crypt_get_device_name(cd));
-	return r;
-}
-
-int luks_activate(struct ctx *c, struct crypt_device *cd, const char *name, int keyslot, const char *pass, size_t len,
-		  const struct luks_opts *o, struct tpm2 *t, bool required)
-{
-	uint8_t vk[VOLUME_KEY_MAX];
-	size_t vk_len = sizeof(vk);
-	if (!name || o->measure_pcr < 0)
-		return no_cipher(c, cd, crypt_activate_by_passphrase(cd, name, keyslot, pass, len, o->flags));
-	int slot = no_cipher(c, cd, crypt_volume_key_get(cd, keyslot, (char *)vk, &vk_len, pass, len));
-	int r = slot < 0 ? slot : crypt_activate_by_volume_key(cd, name, (const char *)vk, vk_len, o->flags);
-	if (r >= 0) {
-		r = measure_volume_key(c, cd, name, vk, vk_len, o, t);
-		if (r == -ENODEV && !required)
-			log_info(c, "no TPM2: the volume key of %s is not measured", name);
-		else if (r < 0 && required)
-			log_error(c,
-				  "the TPM2 token of %s binds PCR %d, which could not be measured: not booting with "
-				  "it open",
-				  name, o->measure_pcr);
-		if (r < 0 && required)
-			crypt_deactivate(cd, name);
-		r = r < 0 && required ? -EIO : slot;
-	}
-	explicit_bzero(vk, sizeof(vk));
-	return r;
-}
 
 static void log_from_cryptsetup(int level, const char *msg, void *userdata)
 {
@@ -168,43 +48,6 @@ static void load_crypto_modules(struct ctx *c, struct crypt_device *cd)
 		snprintf(alias, sizeof(alias), "crypto-%.64s", mode);
 		modules_load(c, alias);
 	}
-}
-
-int console_gone(const struct ctx *c, int r, const char *what, const char *dev)
-{
-	if (r == -ENODATA)
-		return log_error_errno(c, r,
-				       "the console's input ended (end of file) at the %s prompt for %s: nothing more "
-				       "can be typed there",
-				       what, dev);
-	return log_error_errno(c, r, "cannot read a %s for %s from the console: %m", what, dev);
-}
-
-/* MemAvailable from /proc/meminfo, in KiB; 0 when it cannot be told */
-static uint64_t mem_available_kb(void)
-{
-	char buf[4096];
-	ssize_t n = read_file("/proc/meminfo", buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	const char *p = strstr(buf, "MemAvailable:");
-	return p ? strtoull(p + strlen("MemAvailable:"), NULL, 10) : 0;
-}
-
-bool luks_keyslot_fits(struct ctx *c, struct crypt_device *cd, int slot, const char *dev)
-{
-	struct crypt_pbkdf_type pbkdf;
-	uint64_t avail = mem_available_kb();
-	if (crypt_keyslot_get_pbkdf(cd, slot, &pbkdf) < 0 || !pbkdf.max_memory_kb || !avail ||
-	    pbkdf.max_memory_kb + KDF_HEADROOM_KB <= avail)
-		return true;
-	log_warn(c,
-		 "%s: skipping keyslot %d: its %s key derivation needs %u KiB of memory, and %llu KiB are available "
-		 "(%d KiB stay for the rest of the boot); trying it would exhaust the memory",
-		 dev, slot, pbkdf.type ? pbkdf.type : "?", pbkdf.max_memory_kb, (unsigned long long)avail,
-		 KDF_HEADROOM_KB);
-	return false;
 }
 
 /* The keyslots a passphrase may open, in libcryptsetup's order (preferred ones first, "ignore" ones never),
