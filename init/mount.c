@@ -104,7 +104,9 @@ static int mount_one(struct ctx *c, const struct volume *v, char *why, size_t si
 	const char *dev = volume_node(v), *type = v->fstype;
 	unsigned long flags = v->read_only ? MS_RDONLY : 0;
 
-	probe_fs(dev, &fi);
+	fi.type[0] = 0;
+	if (!type[0]) /* with a type given, the probe waits for a failure to explain */
+		probe_fs(dev, &fi);
 	if (!type[0] && !fi.type[0]) {
 		no_file_system(v, dev, why, size);
 		return -EINVAL;
@@ -133,6 +135,8 @@ static int mount_one(struct ctx *c, const struct volume *v, char *why, size_t si
 		r = mount(dev, v->mountpoint, type, flags, data[0] ? data : NULL) == 0 ? 0 : -errno;
 	}
 	if (r < 0) {
+		if (!fi.type[0])
+			probe_fs(dev, &fi);
 		mount_failure(v, dev, type, fi.type, -r, why, size);
 		return r;
 	}
