@@ -187,6 +187,8 @@ extern const char DPS_ROOT_NATIVE[], DPS_USR_NATIVE[];
 const char *dps_type_name(const char *guid);
 struct dps_result dps_select(struct disk *disks, int ndisks, const char *boot_partuuid);
 int probe_disk(const char *path, struct disk *d);
+/* For the report: what a disk without a partition table holds (probe_disk leaves that note out). */
+void disk_contents_note(struct disk *d, const char *path);
 struct fsinfo {
 	char type[32], uuid[64], label[256];
 };

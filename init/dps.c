@@ -108,9 +108,8 @@ static bool protective_mbr(int fd)
 }
 
 /* What the report says about a disk whose table is not an intact GPT, so that "no root" has a cause. */
-static void table_note(int fd, const char *path, unsigned ss, struct disk *d)
+static void table_note(int fd, unsigned ss, struct disk *d)
 {
-	struct fsinfo fi;
 	if (strcmp(d->pttype, "gpt") == 0) {
 		d->gpt_backup = !gpt_header_valid(fd, 1, ss);
 		if (d->gpt_backup)
@@ -127,10 +126,19 @@ static void table_note(int fd, const char *path, unsigned ss, struct disk *d)
 		snprintf(d->note, sizeof(d->note),
 			 "an MBR (dos) partition table: DPS partition types exist only in a GPT; convert it "
 			 "(sgdisk --mbrtogpt) and give root the root-x86-64 type, or pass root=");
-	else if (!d->pttype[0] && probe_fs(path, &fi) == 0 && fi.type[0])
+	/* a disk without a table gets its note from disk_contents_note(), for the report only: a file-system
+	 * probe on every scan pass would cost the boot of every machine with such a data disk */
+}
+
+void disk_contents_note(struct disk *d, const char *path)
+{
+	struct fsinfo fi;
+	if (d->pttype[0] || d->note[0])
+		return;
+	if (probe_fs(path, &fi) == 0 && fi.type[0])
 		snprintf(d->note, sizeof(d->note),
 			 "no partition table: the whole disk holds %.32s; root= naming the disk mounts it", fi.type);
-	else if (!d->pttype[0])
+	else
 		snprintf(d->note, sizeof(d->note),
 			 "no partition table and no file system libblkid knows: blank, or damaged beyond "
 			 "recognition");
@@ -190,7 +198,7 @@ int probe_disk(const char *path, struct disk *d)
 		snprintf(d->pttype, sizeof(d->pttype), "%s", blkid_parttable_get_type(tab));
 		read_partitions(ls, tab, d);
 	}
-	table_note(fd, path, blkid_probe_get_sectorsize(pr), d);
+	table_note(fd, blkid_probe_get_sectorsize(pr), d);
 out:
 	blkid_free_probe(pr);
 	close(fd);

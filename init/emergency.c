@@ -23,7 +23,8 @@ void emergency_report(struct ctx *c, const char *why, const char *advice)
 		       c->boot_partuuid[0] ? c->boot_partuuid : "(none)");
 	console_printf(c, "earlyroot: %d disk(s) seen:\n", c->ndisks);
 	for (int k = 0; k < c->ndisks; k++) {
-		const struct disk *d = &c->disks[k];
+		struct disk *d = &c->disks[k];
+		disk_contents_note(d, d->node);
 		console_printf(c, "  %s: %s partition table, %llu MiB, %d partition(s)\n", d->node,
 			       d->pttype[0] ? d->pttype : "no", (unsigned long long)(d->size >> 20), d->nparts);
 		if (d->note[0])

@@ -203,12 +203,15 @@ static void test_not_gpt(struct disk *d)
 	snprintf(cmd, sizeof(cmd), "truncate -s 16M %s/whole && mkfs.ext4 -q %s/whole", tmpdir, tmpdir);
 	CHECK(system(cmd) == 0);
 	snprintf(path, sizeof(path), "%s/whole", tmpdir);
-	CHECK(probe_disk(path, &d[0]) == 0 && !d[0].pttype[0] && d[0].nparts == 0);
+	CHECK(probe_disk(path, &d[0]) == 0 && !d[0].pttype[0] && d[0].nparts == 0 && !d[0].note[0]);
+	disk_contents_note(&d[0], path);
 	CHECK(strstr(d[0].note, "the whole disk holds ext4"));
 	snprintf(cmd, sizeof(cmd), "truncate -s 16M %s/blank", tmpdir);
 	CHECK(system(cmd) == 0);
 	snprintf(path, sizeof(path), "%s/blank", tmpdir);
-	CHECK(probe_disk(path, &d[0]) == 0 && strstr(d[0].note, "no partition table and no file system"));
+	CHECK(probe_disk(path, &d[0]) == 0);
+	disk_contents_note(&d[0], path);
+	CHECK(strstr(d[0].note, "no partition table and no file system"));
 }
 
 /* Zeros one 512-byte sector of an image */
