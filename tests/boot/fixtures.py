@@ -138,6 +138,15 @@ def tree_esp(d, inputs):
     write(f"{d}/loader/loader.conf", "timeout 0\n")
 
 
+def tree_esp_uki(d, inputs):
+    """The UKI itself as the removable-media loader: the firmware starts it with no boot menu."""
+    with open(inputs.kernel, "rb") as f:
+        if f.read(2) != b"MZ":
+            raise Failure(f"content=esp-uki needs a UKI as --kernel, and {inputs.kernel} is no PE image")
+    dirs(d, "EFI/BOOT")
+    install(inputs.kernel, f"{d}/EFI/BOOT/BOOTX64.EFI")
+
+
 TREES = {
     "marker": tree_marker,
     "badinit": tree_badinit,
@@ -146,6 +155,7 @@ TREES = {
     "usr": tree_usr,
     "tpm-check": tree_tpm_check,
     "esp": tree_esp,
+    "esp-uki": tree_esp_uki,
     "empty": lambda d, inputs: None,
 }
 
