@@ -147,6 +147,25 @@ def tree_esp_uki(d, inputs):
     install(inputs.kernel, f"{d}/EFI/BOOT/BOOTX64.EFI")
 
 
+ENTRY_OPTIONS = "console=ttyS0"
+
+
+def tree_esp_entry(d, inputs):
+    """systemd-boot and a type #1 boot entry: the --kernel image, the --initrd archive when there is one,
+    and the options ENTRY_OPTIONS (systemd-boot hands them to the kernel as its LoadOptions)."""
+    if not os.access(SYSTEMD_BOOT, os.R_OK):
+        raise Failure(f"{SYSTEMD_BOOT} not found (tools/setup-host installs systemd-boot-efi)")
+    dirs(d, "EFI/BOOT", "EFI/earlyroot", "loader/entries")
+    install(SYSTEMD_BOOT, f"{d}/EFI/BOOT/BOOTX64.EFI")
+    install(inputs.kernel, f"{d}/EFI/earlyroot/linux")
+    entry = "title earlyroot\nlinux /EFI/earlyroot/linux\n"
+    if inputs.initrd and not inputs.no_initrd:
+        install(inputs.initrd, f"{d}/EFI/earlyroot/initrd")
+        entry += "initrd /EFI/earlyroot/initrd\n"
+    write(f"{d}/loader/entries/earlyroot.conf", entry + f"options {ENTRY_OPTIONS}\n")
+    write(f"{d}/loader/loader.conf", "timeout 0\n")
+
+
 TREES = {
     "marker": tree_marker,
     "badinit": tree_badinit,
@@ -156,6 +175,7 @@ TREES = {
     "tpm-check": tree_tpm_check,
     "esp": tree_esp,
     "esp-uki": tree_esp_uki,
+    "esp-entry": tree_esp_entry,
     "empty": lambda d, inputs: None,
 }
 

@@ -22,7 +22,9 @@ One keyword a line; '#' starts a comment line.
                         UUID, and for a luks= one a copy of its LUKS header, tokens and all, at
                         /luks-header.img on a content=tpm-check root); fs=vfat with content=esp: an
                         ESP with systemd-boot and the --kernel UKI in EFI/Linux; content=esp-uki: an
-                        ESP whose EFI/BOOT/BOOTX64.EFI is the --kernel UKI itself
+                        ESP whose EFI/BOOT/BOOTX64.EFI is the --kernel UKI itself; content=esp-entry:
+                        systemd-boot with a type #1 entry for the --kernel image, the --initrd archive
+                        (unless --no-initrd) and the options console=ttyS0
   enroll tpm2 [k=v…]    a systemd-tpm2 token on the last (LUKS) partition: pcrs=7 (default; '+'
                         or ',' between several; empty for none), pin=PIN, systemd=252 (default,
                         the host's) or 257, replay-pcr7=yes (default: PCR 7 as SeaBIOS leaves it
@@ -108,7 +110,7 @@ GPT_TYPES = {
 GUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 BUSES = ("nvme", "virtio-blk", "virtio-scsi", "scsi-removable", "usb")
 FILE_SYSTEMS = ("ext4", "btrfs", "xfs", "vfat", "none")
-CONTENTS = ("marker", "noinit", "badinit", "badinterp", "usr", "tpm-check", "esp", "esp-uki", "empty")
+CONTENTS = ("marker", "noinit", "badinit", "badinterp", "usr", "tpm-check", "esp", "esp-uki", "esp-entry", "empty")
 TABLES = ("gpt", "mbr", "none")
 HOTPLUG_BUSES = ("nvme", "virtio-blk")  # PCIe devices: device_add into a root port
 DISK_DAMAGE = ("gpt-primary", "gpt-both")
@@ -241,8 +243,8 @@ def part_options(part, words):
 def check_part(part, size, given):
     if part.fs not in FILE_SYSTEMS:
         raise LineError(f"fs={part.fs}: expected {', '.join(FILE_SYSTEMS[:-1])} or none")
-    if (part.content in ("esp", "esp-uki")) != (part.fs == "vfat") and part.content != "empty":
-        raise LineError("content=esp and esp-uki go with fs=vfat, and fs=vfat holds only those or empty")
+    if (part.content.startswith("esp")) != (part.fs == "vfat") and part.content != "empty":
+        raise LineError("content=esp, esp-uki and esp-entry go with fs=vfat, and fs=vfat holds only those or empty")
     if part.content not in CONTENTS:
         raise LineError(f"content={part.content}: expected one of {', '.join(CONTENTS)}")
     if part.content == "tpm-check" and not given.tpm_check:
