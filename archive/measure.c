@@ -33,13 +33,12 @@
 
 #include "image.h"
 #include "macro.h"
+#include "measure.h"
 
-#define DIGEST_MAX     64
 #define PHASES_MAX     16
 #define LOADERS_MAX    4
 #define PE_SECTION_LEN 40
 
-enum { PCR4, PCR9, PCR11, NPCRS };
 static const int pcr_index[NPCRS] = {4, 9, 11};
 
 /* Every section name systemd-stub has measured, in the order it measures them; since is the first
@@ -55,16 +54,7 @@ static const struct section_kind {
 	{".dtb", 0},   {".uname", 254}, {".sbat", 254},	 {".pcrpkey", 0}, {".profile", 257},
 };
 
-static const struct nettle_hash *const banks[] = {&nettle_sha1, &nettle_sha256, &nettle_sha384, &nettle_sha512};
-#define NBANKS ELEMENTSOF(banks)
-
-/* The banks asked for and, for each PCR, its value in each. */
-struct state {
-	const struct nettle_hash *h[NBANKS];
-	size_t nb;
-	bool json, show[NPCRS];
-	uint8_t value[NPCRS][NBANKS][DIGEST_MAX];
-};
+const struct nettle_hash *const banks[NBANKS] = {&nettle_sha1, &nettle_sha256, &nettle_sha384, &nettle_sha512};
 
 static void digest(const struct nettle_hash *h, struct span s, uint8_t out[DIGEST_MAX])
 {
@@ -96,12 +86,21 @@ static void extend(struct state *st, int p, size_t b, const uint8_t *d, const ch
 }
 
 /* One event whose digest is SHA(data), in every bank. */
+static struct predicted *record(struct state *st, int p, const char *what)
+{
+	static struct predicted spare;
+	struct predicted *e = st->nev < EVENTS_MAX ? &st->ev[st->nev++] : &spare;
+	*e = (struct predicted){.p = p};
+	snprintf(e->what, sizeof(e->what), "%s", what ? what : "");
+	return e;
+}
+
 static void event(struct state *st, int p, struct span data, const char *what)
 {
+	struct predicted *e = record(st, p, what);
 	for (size_t b = 0; b < st->nb; b++) {
-		uint8_t d[DIGEST_MAX];
-		digest(st->h[b], data, d);
-		extend(st, p, b, d, what);
+		digest(st->h[b], data, e->digest[b]);
+		extend(st, p, b, e->digest[b], what);
 	}
 }
 
@@ -170,13 +169,14 @@ static int authenticode(const struct nettle_hash *h, struct span s, uint8_t out[
 /* PCR 4: an EFI image the firmware (or a loader through it) starts with LoadImage. */
 static int image_event(struct state *st, struct span image, const char *what)
 {
+	struct predicted *e = record(st, PCR4, what);
+	e->image = true;
 	for (size_t b = 0; b < st->nb; b++) {
-		uint8_t d[DIGEST_MAX];
-		if (authenticode(st->h[b], image, d) < 0) {
+		if (authenticode(st->h[b], image, e->digest[b]) < 0) {
 			fprintf(stderr, "measure: %s is no PE image the firmware could start\n", what);
 			return -1;
 		}
-		extend(st, PCR4, b, d, what);
+		extend(st, PCR4, b, e->digest[b], what);
 	}
 	return 0;
 }
@@ -383,7 +383,8 @@ int main(int argc, char **argv)
 	char *files[ELEMENTSOF(sections)] = {0};
 	const char *phases[PHASES_MAX], *loaders[LOADERS_MAX], *kernel = NULL, *options = NULL;
 	size_t nphases = 0, nloaders = 0;
-	bool any_file = false, pcr_asked = false;
+	bool any_file = false, pcr_asked = false, attesting = false;
+	const char *eventlog = NULL, *cel = NULL, *pcrs = NULL;
 	enum {
 		OPT_BANK = 0x100,
 		OPT_PHASE,
@@ -393,16 +394,22 @@ int main(int argc, char **argv)
 		OPT_LOADER,
 		OPT_KERNEL,
 		OPT_OPTIONS,
+		OPT_ATTEST,
+		OPT_EVENTLOG,
+		OPT_CEL,
+		OPT_PCRS,
 		OPT_SECTION
 	};
-	struct option opts[ELEMENTSOF(sections) + 9] = {
+	struct option opts[ELEMENTSOF(sections) + 13] = {
+		{"attest", no_argument, NULL, OPT_ATTEST},	 {"eventlog", required_argument, NULL, OPT_EVENTLOG},
+		{"cel", required_argument, NULL, OPT_CEL},	 {"pcrs", required_argument, NULL, OPT_PCRS},
 		{"bank", required_argument, NULL, OPT_BANK},	 {"phase", required_argument, NULL, OPT_PHASE},
 		{"json", no_argument, NULL, OPT_JSON},		 {"help", no_argument, NULL, OPT_HELP},
 		{"pcr", required_argument, NULL, OPT_PCR},	 {"loader", required_argument, NULL, OPT_LOADER},
 		{"kernel", required_argument, NULL, OPT_KERNEL}, {"options", required_argument, NULL, OPT_OPTIONS},
 	};
 	for (size_t k = 0; k < ELEMENTSOF(sections); k++)
-		opts[8 + k] = (struct option){sections[k].name + 1, required_argument, NULL, OPT_SECTION + (int)k};
+		opts[12 + k] = (struct option){sections[k].name + 1, required_argument, NULL, OPT_SECTION + (int)k};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
@@ -440,6 +447,14 @@ int main(int argc, char **argv)
 			st.show[p] = pcr_asked = true;
 		} else if (c == OPT_JSON) {
 			st.json = true;
+		} else if (c == OPT_ATTEST) {
+			attesting = true;
+		} else if (c == OPT_EVENTLOG) {
+			eventlog = optarg;
+		} else if (c == OPT_CEL) {
+			cel = optarg;
+		} else if (c == OPT_PCRS) {
+			pcrs = optarg;
 		} else if (c == OPT_KERNEL) {
 			kernel = optarg;
 		} else if (c == OPT_OPTIONS) {
@@ -467,8 +482,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (attesting && (sections_mode || !eventlog || !cel || !pcrs || st.json)) {
+		fprintf(stderr, "measure: --attest needs --eventlog=, --cel= and --pcrs=, and the UKI or --kernel=\n");
+		return 2;
+	}
 	if (!pcr_asked)
 		st.show[PCR11] = true;
+	if (attesting)
+		st.json = true; /* the prediction's events are not shown, attest's verdict is */
 	if (sections_mode && (st.show[PCR4] || st.show[PCR9])) {
 		fprintf(stderr, "measure: PCRs 4 and 9 need the UKI or --kernel=, not its sections\n");
 		return 2;
@@ -527,6 +548,14 @@ int main(int argc, char **argv)
 			if (measure_uki(&st, argv[optind], span_of(&uki)) < 0)
 				return 2;
 		}
+	}
+
+	if (attesting) {
+		/* the boot path ends with earlyroot's two words; what the real root adds later is its own */
+		static const char *const words[] = {"enter-initrd", "leave-initrd"};
+		for (size_t i = 0; i < ELEMENTSOF(words); i++)
+			event(&st, PCR11, (struct span){(const uint8_t *)words[i], strlen(words[i])}, words[i]);
+		return attest(&st, eventlog, cel, pcrs);
 	}
 
 	/* each phase path from PCR 11's value so far: its words, one event each */
