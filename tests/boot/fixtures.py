@@ -120,6 +120,9 @@ def tree_tpm_check(d, inputs):
     if inputs.try_unseal:
         install(inputs.try_unseal, f"{d}/bin/tpm2_try_unseal")
     write(f"{d}/etc/earlyroot-test", "earlyroot boot test root with a TPM check\n")
+    # a machine of its own: every such root gets another machine ID (the fleet test's machines differ in
+    # it as in their disks' UUIDs, and still end with the same PCRs)
+    write(f"{d}/etc/machine-id", os.urandom(16).hex() + "\n")
 
 
 SYSTEMD_BOOT = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"

@@ -4,6 +4,7 @@
  * arguments this init got, i.e. what follows "--" on the kernel command line), then execs the marker:
  *
  *   EARLYROOT-TPM pcr4=<hex> pcr9=<hex>                 (the boot path's images, the kernel's initrd)
+ *   EARLYROOT-TPM machine-id=<hex>                      (the root's /etc/machine-id)
  *   EARLYROOT-TPM pcr7=<hex> pcr11=<hex> pcr15=<hex>    ("none" without /sys/class/tpm/tpm0)
  *   EARLYROOT-TPM unseal=failed (exit N) | unseal=ok | unseal=unavailable
  *
@@ -112,6 +113,15 @@ int main(int argc, char **argv)
 	pcr(4, p4, sizeof(p4));
 	pcr(9, p9, sizeof(p9));
 	dprintf(con, "\nEARLYROOT-TPM pcr4=%s pcr9=%s\n", p4, p9);
+	char id[40] = "none";
+	int idfd = open("/etc/machine-id", O_RDONLY | O_CLOEXEC);
+	if (idfd >= 0) {
+		ssize_t n = read(idfd, id, sizeof(id) - 1);
+		close(idfd);
+		id[n > 0 ? n : 0] = 0;
+		id[strcspn(id, "\n")] = 0;
+	}
+	dprintf(con, "EARLYROOT-TPM machine-id=%s\n", id);
 	pcr(7, p7, sizeof(p7));
 	pcr(11, p11, sizeof(p11));
 	pcr(15, p15, sizeof(p15));
