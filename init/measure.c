@@ -2,14 +2,105 @@
 /* Measurements into the TPM, in the banks systemd chooses: the boot phase words into PCR 11, and the
  * volume keys of the LUKS volumes opened (or, when none was, a fixed word) into PCR 15. docs/tpm2.md
  * gives every event and its digest. */
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "earlyroot.h"
+#include "io.h"
 #include "tpm2/client.h"
+
+/* systemd's userspace measurement log: one CEL-JSON record per extend, in JSON-SEQ (RS, the JSON, a
+ * newline), the shape systemd-pcrextend and systemd-cryptsetup write, so that the real root's tools
+ * (systemd-pcrlock, attestation agents) see the initrd's events. /run moves into the real root. */
+#define MEASURE_LOG_DIR "/run/log/systemd"
+#define MEASURE_LOG	MEASURE_LOG_DIR "/tpm2-measure.log"
 
 /* what PCR 15 gets before switch_root when no volume key was measured into it */
 #define NO_VOLUME_KEY_EVENT "earlyroot:no-volume-key"
+
+/* s as the inside of a JSON string: quote, backslash and bytes outside printable ASCII as \u00XX */
+static size_t json_string(char *buf, size_t size, const char *s)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p && n + 7 < size; p++)
+		n += (size_t)(*p < ' ' || *p >= 0x7f || *p == '"' || *p == '\\'
+				      ? snprintf(buf + n, size - n, "\\u%04x", *p)
+				      : snprintf(buf + n, size - n, "%c", *p));
+	buf[n < size ? n : 0] = 0;
+	return n;
+}
+
+/* snprintf at buf + *len that stops, leaving *len >= size, once buf is full */
+__attribute__((format(printf, 4, 5))) static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	if (*len >= size)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vsnprintf(buf + *len, size - *len, fmt, ap);
+	va_end(ap);
+	*len = r < 0 ? size : *len + (size_t)r;
+}
+
+/* Appends one record to the measurement log; a record that cannot be written marks the log
+ * incomplete with the sticky bit, as systemd does, and is reported. */
+static void measure_log(const struct ctx *c, unsigned pcr, const uint16_t *algs,
+			const uint8_t (*digests)[TPM2_DIGEST_MAX], unsigned n, const char *type, const char *string)
+{
+	char rec[2048], esc[512], id[40], boot_id[33] = "";
+	struct timespec ts;
+	size_t len = 0;
+	append(rec, sizeof(rec), &len, "\x1e{\"pcr\":%u,\"digests\":[", pcr);
+	for (unsigned i = 0; i < n; i++) {
+		append(rec, sizeof(rec), &len, "%s{\"hashAlg\":\"%s\",\"digest\":\"", i ? "," : "",
+		       tpm2_hash_name(algs[i]));
+		for (size_t b = 0; b < tpm2_hash_size(algs[i]); b++)
+			append(rec, sizeof(rec), &len, "%02x", digests[i][b]);
+		append(rec, sizeof(rec), &len, "\"}");
+	}
+	/* the boot ID as systemd writes it: 32 hex digits, no dashes */
+	if (read_text("/proc/sys/kernel/random/boot_id", id, sizeof(id)) == 0)
+		for (size_t i = 0, o = 0; id[i] && o + 1 < sizeof(boot_id); i++)
+			if (id[i] != '-')
+				boot_id[o++] = id[i], boot_id[o] = 0;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	size_t elen = json_string(esc, sizeof(esc), string);
+	append(rec, sizeof(rec), &len,
+	       "],\"content_type\":\"systemd\",\"content\":{\"string\":\"%s\",\"bootId\":\"%s\","
+	       "\"timestamp\":%llu,\"eventType\":\"%s\"}}\n",
+	       esc, boot_id, (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000, type);
+	if (mkdir("/run/log", 0755) < 0 && errno != EEXIST)
+		goto fail;
+	if (mkdir(MEASURE_LOG_DIR, 0755) < 0 && errno != EEXIST)
+		goto fail;
+	int fd = open(MEASURE_LOG, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0)
+		goto fail;
+	int r = flock(fd, LOCK_EX);
+	if (r == 0 && (len >= sizeof(rec) || elen >= sizeof(esc) - 7)) {
+		errno = ENAMETOOLONG;
+		r = -1;
+	}
+	if (r == 0)
+		r = write_full(fd, rec, len);
+	if (r < 0) {
+		int e = errno;
+		(void)fchmod(fd, 01600);
+		close(fd);
+		errno = e;
+		goto fail;
+	}
+	close(fd);
+	return;
+fail:
+	log_warn(c, "cannot record the measurement into PCR %u in " MEASURE_LOG ": %m", pcr);
+}
 
 /* systemd's tpm2_get_good_pcr_banks: the complete banks in which pcr is already extended, else all
  * complete banks. Returns how many are in use[], or a TPM error (> 0) or -errno. */
@@ -62,6 +153,10 @@ int tpm2_extend_with(const struct ctx *c, struct tpm2 *t, unsigned pcr, const ch
 	}
 	if (r == 0)
 		r = tpm2_pcr_extend(t, pcr, use, (const uint8_t(*)[TPM2_DIGEST_MAX])digests, n);
+	/* what the TPM was given is public (an HMAC, not the key, for a volume key) */
+	if (r == 0)
+		measure_log(c, pcr, use, (const uint8_t(*)[TPM2_DIGEST_MAX])digests, n,
+			    key_len ? "volume-key" : "phase", data);
 	explicit_bzero(digests, sizeof(digests));
 	if (r < 0)
 		return log_error_errno(c, r, "cannot measure \"%s\" into PCR %u: TPM2_%s failed: %m", data, pcr,

@@ -5,11 +5,18 @@
  *
  *   EARLYROOT-TPM pcr7=<hex> pcr11=<hex> pcr15=<hex>    ("none" without /sys/class/tpm/tpm0)
  *   EARLYROOT-TPM unseal=failed (exit N) | unseal=ok | unseal=unavailable
+ *
+ * and the measurement log /init left in /run (systemd's CEL-JSON records, one line each, without the
+ * record separator):
+ *
+ *   EARLYROOT-TPMLOG mode=<octal> records=<n>    (or "absent")
+ *   EARLYROOT-TPMLOG <json>
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +37,26 @@ static void pcr(int n, char *buf, size_t size)
 			*p = (char)(*p - 'A' + 'a');
 }
 
+static void measure_log(int con)
+{
+	static char buf[16384];
+	struct stat st;
+	int fd = open("/run/log/systemd/tpm2-measure.log", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		dprintf(con, "EARLYROOT-TPMLOG absent\n");
+		return;
+	}
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	int records = 0;
+	for (char *p = buf; *p; p++)
+		records += *p == 0x1e;
+	dprintf(con, "EARLYROOT-TPMLOG mode=%o records=%d\n", (unsigned)(st.st_mode & 07777), records);
+	for (char *rec = strtok(buf, "\x1e\n"); rec; rec = strtok(NULL, "\x1e\n"))
+		dprintf(con, "EARLYROOT-TPMLOG %s\n", rec);
+}
+
 int main(int argc, char **argv)
 {
 	static const char helper[] = "/bin/tpm2_try_unseal";
@@ -42,6 +69,7 @@ int main(int argc, char **argv)
 	pcr(11, p11, sizeof(p11));
 	pcr(15, p15, sizeof(p15));
 	dprintf(con, "\nEARLYROOT-TPM pcr7=%s pcr11=%s pcr15=%s\n", p7, p11, p15);
+	measure_log(con);
 	if (access(helper, X_OK) == 0) {
 		pid_t pid = fork();
 		if (pid == 0) {
