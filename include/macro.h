@@ -2,6 +2,7 @@
 /* Small helpers every program of the project uses: element counts and cleanup attributes. */
 #pragma once
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,5 +18,11 @@ static inline void freep(void *p)
 {
 	free(*(void **)p);
 }
-#define _cleanup_close_ __attribute__((cleanup(closep)))
-#define _cleanup_free_	__attribute__((cleanup(freep)))
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+#define _cleanup_close_	 __attribute__((cleanup(closep)))
+#define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
+#define _cleanup_free_	 __attribute__((cleanup(freep)))

@@ -120,6 +120,9 @@ def tree_tpm_check(d, inputs):
     if inputs.try_unseal:
         install(inputs.try_unseal, f"{d}/bin/tpm2_try_unseal")
     write(f"{d}/etc/earlyroot-test", "earlyroot boot test root with a TPM check\n")
+    # a machine of its own: every such root gets another machine ID (the fleet test's machines differ in
+    # it as in their disks' UUIDs, and still end with the same PCRs)
+    write(f"{d}/etc/machine-id", os.urandom(16).hex() + "\n")
 
 
 SYSTEMD_BOOT = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
@@ -138,6 +141,34 @@ def tree_esp(d, inputs):
     write(f"{d}/loader/loader.conf", "timeout 0\n")
 
 
+def tree_esp_uki(d, inputs):
+    """The UKI itself as the removable-media loader: the firmware starts it with no boot menu."""
+    with open(inputs.kernel, "rb") as f:
+        if f.read(2) != b"MZ":
+            raise Failure(f"content=esp-uki needs a UKI as --kernel, and {inputs.kernel} is no PE image")
+    dirs(d, "EFI/BOOT")
+    install(inputs.kernel, f"{d}/EFI/BOOT/BOOTX64.EFI")
+
+
+ENTRY_OPTIONS = "console=ttyS0"
+
+
+def tree_esp_entry(d, inputs):
+    """systemd-boot and a type #1 boot entry: the --kernel image, the --initrd archive when there is one,
+    and the options ENTRY_OPTIONS (systemd-boot hands them to the kernel as its LoadOptions)."""
+    if not os.access(SYSTEMD_BOOT, os.R_OK):
+        raise Failure(f"{SYSTEMD_BOOT} not found (tools/setup-host installs systemd-boot-efi)")
+    dirs(d, "EFI/BOOT", "EFI/earlyroot", "loader/entries")
+    install(SYSTEMD_BOOT, f"{d}/EFI/BOOT/BOOTX64.EFI")
+    install(inputs.kernel, f"{d}/EFI/earlyroot/linux")
+    entry = "title earlyroot\nlinux /EFI/earlyroot/linux\n"
+    if inputs.initrd and not inputs.no_initrd:
+        install(inputs.initrd, f"{d}/EFI/earlyroot/initrd")
+        entry += "initrd /EFI/earlyroot/initrd\n"
+    write(f"{d}/loader/entries/earlyroot.conf", entry + f"options {ENTRY_OPTIONS}\n")
+    write(f"{d}/loader/loader.conf", "timeout 0\n")
+
+
 TREES = {
     "marker": tree_marker,
     "badinit": tree_badinit,
@@ -146,6 +177,8 @@ TREES = {
     "usr": tree_usr,
     "tpm-check": tree_tpm_check,
     "esp": tree_esp,
+    "esp-uki": tree_esp_uki,
+    "esp-entry": tree_esp_entry,
     "empty": lambda d, inputs: None,
 }
 

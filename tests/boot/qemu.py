@@ -35,10 +35,12 @@ DEVICES = {
 }
 
 
-def drive_args(buses, images, hotplug=None):
+def drive_args(buses, images, hotplug=None, boot_first=False):
     """QEMU's -drive and -device arguments: one disk per image, on its bus; and the disks to add later, as
     (seconds after start, device_add argument), for those with hotplug[k] > 0: each gets a PCIe root port
-    of its own at start, and its device in it when the time comes."""
+    of its own at start, and its device in it when the time comes. With boot_first, the first disk is the
+    firmware's first boot option (bootindex=0): OVMF then never tries the machine's empty DVD drive first,
+    which would add a failed attempt's events to PCR 4."""
     args, later = [], []
     for k, (bus, img) in enumerate(zip(buses, images)):
         args += ["-drive", f"file={img},if=none,id=d{k},format=raw"]
@@ -51,7 +53,7 @@ def drive_args(buses, images, hotplug=None):
             args += ["-device", "virtio-scsi-pci,id=scsi0"]
         if "bus=xhci.0" in DEVICES[bus] and "qemu-xhci,id=xhci" not in args:
             args += ["-device", "qemu-xhci,id=xhci"]
-        args += ["-device", DEVICES[bus].format(k=k)]
+        args += ["-device", DEVICES[bus].format(k=k) + (",bootindex=0" if boot_first and k == 0 else "")]
     return args, later
 
 

@@ -11,7 +11,7 @@ One keyword a line; '#' starts a comment line.
                         fs=ext4 (default)|btrfs|xfs|none, content=empty (default)|marker (root with
                         /sbin/init = the marker)|noinit (root without init)|badinit (/sbin/init not
                         a program, /bin/init the marker)|usr (a /usr tree)|tpm-check (root whose
-                        init reports PCRs 7 and 11 and tries /bin/tpm2_try_unseal, see
+                        init reports PCRs 4, 9, 7, 11, 15 and the measurement log, and tries /bin/tpm2_try_unseal, see
                         tpm-check-init.c, then runs the marker)|badinterp (no /sbin/init; /bin/script-init
                         is a script whose #! interpreter /bin/no-such-shell is missing),
                         label= (file system), name= (GPT), attrs=60,63 (GPT attribute bits),
@@ -21,7 +21,10 @@ One keyword a line; '#' starts a comment line.
                         clone=ID (an attacker's copy of partition id=ID: its type, PARTUUID and header
                         UUID, and for a luks= one a copy of its LUKS header, tokens and all, at
                         /luks-header.img on a content=tpm-check root); fs=vfat with content=esp: an
-                        ESP with systemd-boot and the --kernel UKI in EFI/Linux
+                        ESP with systemd-boot and the --kernel UKI in EFI/Linux; content=esp-uki: an
+                        ESP whose EFI/BOOT/BOOTX64.EFI is the --kernel UKI itself; content=esp-entry:
+                        systemd-boot with a type #1 entry for the --kernel image, the --initrd archive
+                        (unless --no-initrd) and the options console=ttyS0
   enroll tpm2 [k=v…]    a systemd-tpm2 token on the last (LUKS) partition: pcrs=7 (default; '+'
                         or ',' between several; empty for none), pin=PIN, systemd=252 (default,
                         the host's) or 257, replay-pcr7=yes (default: PCR 7 as SeaBIOS leaves it
@@ -107,7 +110,7 @@ GPT_TYPES = {
 GUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 BUSES = ("nvme", "virtio-blk", "virtio-scsi", "scsi-removable", "usb")
 FILE_SYSTEMS = ("ext4", "btrfs", "xfs", "vfat", "none")
-CONTENTS = ("marker", "noinit", "badinit", "badinterp", "usr", "tpm-check", "esp", "empty")
+CONTENTS = ("marker", "noinit", "badinit", "badinterp", "usr", "tpm-check", "esp", "esp-uki", "esp-entry", "empty")
 TABLES = ("gpt", "mbr", "none")
 HOTPLUG_BUSES = ("nvme", "virtio-blk")  # PCIe devices: device_add into a root port
 DISK_DAMAGE = ("gpt-primary", "gpt-both")
@@ -240,10 +243,10 @@ def part_options(part, words):
 def check_part(part, size, given):
     if part.fs not in FILE_SYSTEMS:
         raise LineError(f"fs={part.fs}: expected {', '.join(FILE_SYSTEMS[:-1])} or none")
-    if (part.content == "esp") != (part.fs == "vfat") and part.content != "empty":
-        raise LineError("content=esp goes with fs=vfat, and fs=vfat holds only content=esp or empty")
+    if (part.content.startswith("esp")) != (part.fs == "vfat") and part.content != "empty":
+        raise LineError("content=esp, esp-uki and esp-entry go with fs=vfat, and fs=vfat holds only those or empty")
     if part.content not in CONTENTS:
-        raise LineError(f"content={part.content}: expected marker, noinit, badinit, usr, tpm-check or empty")
+        raise LineError(f"content={part.content}: expected one of {', '.join(CONTENTS)}")
     if part.content == "tpm-check" and not given.tpm_check:
         raise LineError("content=tpm-check needs --tpm-check-init FILE")
     if part.fs == "none" and part.content != "empty":

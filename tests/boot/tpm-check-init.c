@@ -3,6 +3,8 @@
  * root sees and, when the root holds /bin/tpm2_try_unseal, whether it can still unseal (run with the
  * arguments this init got, i.e. what follows "--" on the kernel command line), then execs the marker:
  *
+ *   EARLYROOT-TPM pcr4=<hex> pcr9=<hex>                 (the boot path's images, the kernel's initrd)
+ *   EARLYROOT-TPM machine-id=<hex>                      (the root's /etc/machine-id)
  *   EARLYROOT-TPM pcr7=<hex> pcr11=<hex> pcr15=<hex>    ("none" without /sys/class/tpm/tpm0)
  *   EARLYROOT-TPM unseal=failed (exit N) | unseal=ok | unseal=unavailable
  *
@@ -11,11 +13,19 @@
  *
  *   EARLYROOT-TPMLOG mode=<octal> records=<n>    (or "absent")
  *   EARLYROOT-TPMLOG <json>
+ *
+ * and, on an EFI machine (OVMF), the firmware's TCG event log
+ * (securityfs' binary_bios_measurements) in base64, 76 characters a line, for the host to replay:
+ *
+ *   EARLYROOT-EVENTLOG begin <bytes>
+ *   EARLYROOT-EVENTLOG <base64>
+ *   EARLYROOT-EVENTLOG end
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,19 +67,67 @@ static void measure_log(int con)
 		dprintf(con, "EARLYROOT-TPMLOG %s\n", rec);
 }
 
+static void event_log(int con)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static unsigned char log[1 << 20];
+	ssize_t n;
+	if (access("/sys/firmware/efi", F_OK) < 0)
+		return;
+	mkdir("/sys/kernel/security", 0755);
+	mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
+	int fd = open("/sys/kernel/security/tpm0/binary_bios_measurements", O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	while (fd >= 0 && len < sizeof(log) && (n = read(fd, log + len, sizeof(log) - len)) > 0)
+		len += (size_t)n;
+	if (fd < 0) {
+		dprintf(con, "EARLYROOT-EVENTLOG absent: %m\n");
+		return;
+	}
+	close(fd);
+	dprintf(con, "EARLYROOT-EVENTLOG begin %zu\n", len);
+	for (size_t i = 0; i < len; i += 57) {
+		char line[80];
+		size_t o = 0;
+		for (size_t j = i; j < i + 57 && j < len; j += 3) {
+			unsigned v = (unsigned)log[j] << 16 | (j + 1 < len ? (unsigned)log[j + 1] << 8 : 0) |
+				     (j + 2 < len ? log[j + 2] : 0);
+			line[o++] = b64[v >> 18 & 63];
+			line[o++] = b64[v >> 12 & 63];
+			line[o++] = j + 1 < len ? b64[v >> 6 & 63] : '=';
+			line[o++] = j + 2 < len ? b64[v & 63] : '=';
+		}
+		dprintf(con, "EARLYROOT-EVENTLOG %.*s\n", (int)o, line);
+	}
+	dprintf(con, "EARLYROOT-EVENTLOG end\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const char helper[] = "/bin/tpm2_try_unseal";
-	char p7[80], p11[80], p15[80];
+	char p4[80], p9[80], p7[80], p11[80], p15[80];
 	(void)argc;
 	int con = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
 	if (con < 0)
 		con = STDOUT_FILENO;
+	pcr(4, p4, sizeof(p4));
+	pcr(9, p9, sizeof(p9));
+	dprintf(con, "\nEARLYROOT-TPM pcr4=%s pcr9=%s\n", p4, p9);
+	char id[40] = "none";
+	int idfd = open("/etc/machine-id", O_RDONLY | O_CLOEXEC);
+	if (idfd >= 0) {
+		ssize_t n = read(idfd, id, sizeof(id) - 1);
+		close(idfd);
+		id[n > 0 ? n : 0] = 0;
+		id[strcspn(id, "\n")] = 0;
+	}
+	dprintf(con, "EARLYROOT-TPM machine-id=%s\n", id);
 	pcr(7, p7, sizeof(p7));
 	pcr(11, p11, sizeof(p11));
 	pcr(15, p15, sizeof(p15));
 	dprintf(con, "\nEARLYROOT-TPM pcr7=%s pcr11=%s pcr15=%s\n", p7, p11, p15);
 	measure_log(con);
+	event_log(con);
 	if (access(helper, X_OK) == 0) {
 		pid_t pid = fork();
 		if (pid == 0) {
