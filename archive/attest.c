@@ -295,6 +295,10 @@ int attest(const struct state *st, const char *eventlog, const char *cel, const 
 	bool failed = false;
 	for (int k = 0; k < NPCRS; k++) {
 		int p = pcrs_checked[k];
+		if (st->unknown[k]) {
+			printf("PCR %d: not compared with a prediction (%s); its log replays\n", p, st->unknown[k]);
+			continue;
+		}
 		size_t oi = 0, matched = 0;
 		for (size_t pi = 0; pi < st->nev; pi++) {
 			const struct predicted *want = &st->ev[pi];

@@ -31,6 +31,7 @@ struct state {
 	const struct nettle_hash *h[NBANKS];
 	size_t nb;
 	bool json, show[NPCRS];
+	const char *unknown[NPCRS]; /* why a PCR's value cannot be predicted, or NULL */
 	uint8_t value[NPCRS][NBANKS][DIGEST_MAX];
 	struct predicted ev[EVENTS_MAX];
 	size_t nev;
