@@ -291,7 +291,7 @@ int attest(const struct state *st, const char *eventlog, const char *cel, const 
 	printf("replay: the logs give all %zu PCR values listed\n", checked);
 
 	/* 2. the boot path's events are the predicted ones; each PCR's first difference is named */
-	static const int pcrs_checked[NPCRS] = {4, 9, 11};
+	static const int pcrs_checked[NPCRS] = {4, 9, 11, 15};
 	bool failed = false;
 	for (int k = 0; k < NPCRS; k++) {
 		int p = pcrs_checked[k];

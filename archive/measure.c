@@ -39,7 +39,7 @@
 #define LOADERS_MAX    4
 #define PE_SECTION_LEN 40
 
-static const int pcr_index[NPCRS] = {4, 9, 11};
+static const int pcr_index[NPCRS] = {4, 9, 11, 15};
 
 /* Every section name systemd-stub has measured, in the order it measures them; since is the first
  * stub version that knows the name (.pcrsig, the signature of these very values, is never measured).
@@ -446,7 +446,7 @@ int main(int argc, char **argv)
 			while (p < NPCRS && atoi(optarg) != pcr_index[p])
 				p++;
 			if (p == NPCRS || strspn(optarg, "0123456789") != strlen(optarg)) {
-				fprintf(stderr, "measure: PCR '%s' is not predicted (4, 9 or 11)\n", optarg);
+				fprintf(stderr, "measure: PCR '%s' is not predicted (4, 9, 11 or 15)\n", optarg);
 				return 2;
 			}
 			st.show[p] = pcr_asked = true;
@@ -495,8 +495,8 @@ int main(int argc, char **argv)
 		st.show[PCR11] = true;
 	if (attesting)
 		st.json = true; /* the prediction's events are not shown, attest's verdict is */
-	if (sections_mode && (st.show[PCR4] || st.show[PCR9])) {
-		fprintf(stderr, "measure: PCRs 4 and 9 need the UKI or --kernel=, not its sections\n");
+	if (sections_mode && (st.show[PCR4] || st.show[PCR9] || st.show[PCR15])) {
+		fprintf(stderr, "measure: PCRs 4, 9 and 15 need the UKI or --kernel=, not its sections\n");
 		return 2;
 	}
 	/* systemd-measure's default: every bank; and its order, whatever the order asked */
@@ -555,7 +555,15 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* PCR 15 of a root that is not encrypted: /init's word for "no volume key" (docs/tpm2.md) */
+	if (!sections_mode) {
+		static const char word[] = "earlyroot:no-volume-key";
+		event(&st, PCR15, (struct span){(const uint8_t *)word, sizeof(word) - 1},
+		      "earlyroot:no-volume-key (a root that is not encrypted)");
+	}
 	if (attesting) {
+		st.unknown[PCR15] =
+			"an encrypted root's holds its volume key's measurement, and the real root adds its own";
 		/* the boot path ends with earlyroot's two words; what the real root adds later is its own */
 		static const char *const words[] = {"enter-initrd", "leave-initrd"};
 		for (size_t i = 0; i < ELEMENTSOF(words); i++)
@@ -568,6 +576,7 @@ int main(int argc, char **argv)
 	for (size_t b = 0; b < st.nb; b++) {
 		hex(st.value[PCR4][b], st.h[b]->digest_size, values[PCR4][b]);
 		hex(st.value[PCR9][b], st.h[b]->digest_size, values[PCR9][b]);
+		hex(st.value[PCR15][b], st.h[b]->digest_size, values[PCR15][b]);
 	}
 	for (size_t p = 0; p < nphases; p++) {
 		uint8_t at[NBANKS][DIGEST_MAX];
@@ -600,6 +609,8 @@ int main(int argc, char **argv)
 				       phases[p], *phases[p] ? "\"," : "", values[NPCRS + p][b]);
 				sep = ",";
 			}
+			if (st.show[PCR15])
+				printf("%s{\"pcr\":15,\"hash\":\"%s\"}", sep, values[PCR15][b]);
 			printf("]");
 		}
 		printf("}\n");
@@ -617,5 +628,9 @@ int main(int argc, char **argv)
 		for (size_t b = 0; b < st.nb; b++)
 			printf("  %-6s %s  %s\n", st.h[b]->name, values[NPCRS + p][b],
 			       *phases[p] ? phases[p] : "(no phase word yet)");
+	for (size_t b = 0; st.show[PCR15] && b < st.nb; b++)
+		printf("PCR 15 %-6s %s  (a root that is not encrypted; an encrypted root's holds its volume key's "
+		       "measurement instead)\n",
+		       st.h[b]->name, values[PCR15][b]);
 	return 0;
 }

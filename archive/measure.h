@@ -12,8 +12,8 @@
 #define NBANKS	   4
 #define EVENTS_MAX 64
 
-/* The PCRs predicted: 4, 9 and 11. */
-enum { PCR4, PCR9, PCR11, NPCRS };
+/* The PCRs predicted: 4, 9, 11 and 15. */
+enum { PCR4, PCR9, PCR11, PCR15, NPCRS };
 
 /* sha1, sha256, sha384, sha512 */
 extern const struct nettle_hash *const banks[NBANKS];
