@@ -333,3 +333,5 @@ void timeline_log(const struct ctx *c);
  * text read from a disk (a GPT label) cannot steer the terminal, and fields joined by a separator cannot
  * run into each other. Returns buf, which needs 4 bytes for each of s's. */
 const char *escape_text(const char *s, const char *also, char *buf, size_t size);
+/* s as the inside of a JSON string: the same bytes, and '"', as \u00XX. buf needs 6 bytes for each of s's. */
+const char *json_text(const char *s, char *buf, size_t size);

@@ -24,18 +24,6 @@
 /* what PCR 15 gets before switch_root when no volume key was measured into it */
 #define NO_VOLUME_KEY_EVENT "earlyroot:no-volume-key"
 
-/* s as the inside of a JSON string: quote, backslash and bytes outside printable ASCII as \u00XX */
-static size_t json_string(char *buf, size_t size, const char *s)
-{
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p && n + 7 < size; p++)
-		n += (size_t)(*p < ' ' || *p >= 0x7f || *p == '"' || *p == '\\'
-				      ? snprintf(buf + n, size - n, "\\u%04x", *p)
-				      : snprintf(buf + n, size - n, "%c", *p));
-	buf[n < size ? n : 0] = 0;
-	return n;
-}
-
 /* snprintf at buf + *len that stops, leaving *len >= size, once buf is full */
 __attribute__((format(printf, 4, 5))) static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
 {
@@ -53,7 +41,8 @@ __attribute__((format(printf, 4, 5))) static void append(char *buf, size_t size,
 static void measure_log(const struct ctx *c, unsigned pcr, const uint16_t *algs,
 			const uint8_t (*digests)[TPM2_DIGEST_MAX], unsigned n, const char *type, const char *string)
 {
-	char rec[2048], esc[512], id[40], boot_id[33] = "";
+	/* an event is at most a volume key's "cryptsetup:NAME:UUID" (luks.c), each byte escaped at worst */
+	char rec[4096], esc[6 * (SPEC_MAX + 128) + 1], id[40], boot_id[33] = "";
 	struct timespec ts;
 	size_t len = 0;
 	append(rec, sizeof(rec), &len, "\x1e{\"pcr\":%u,\"digests\":[", pcr);
@@ -70,7 +59,7 @@ static void measure_log(const struct ctx *c, unsigned pcr, const uint16_t *algs,
 			if (id[i] != '-')
 				boot_id[o++] = id[i], boot_id[o] = 0;
 	clock_gettime(CLOCK_BOOTTIME, &ts);
-	size_t elen = json_string(esc, sizeof(esc), string);
+	json_text(string, esc, sizeof(esc));
 	append(rec, sizeof(rec), &len,
 	       "],\"content_type\":\"systemd\",\"content\":{\"string\":\"%s\",\"bootId\":\"%s\","
 	       "\"timestamp\":%llu,\"eventType\":\"%s\"}}\n",
@@ -83,7 +72,7 @@ static void measure_log(const struct ctx *c, unsigned pcr, const uint16_t *algs,
 	if (fd < 0)
 		goto fail;
 	int r = flock(fd, LOCK_EX);
-	if (r == 0 && (len >= sizeof(rec) || elen >= sizeof(esc) - 7)) {
+	if (r == 0 && (len >= sizeof(rec) || strlen(string) > SPEC_MAX + 128)) {
 		errno = ENAMETOOLONG;
 		r = -1;
 	}

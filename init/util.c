@@ -35,15 +35,26 @@ uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-const char *escape_text(const char *s, const char *also, char *buf, size_t size)
+/* escape_text() and json_text(): each escaped byte is fmt, at most width characters */
+static const char *escape_with(const char *s, const char *also, const char *fmt, size_t width, char *buf, size_t size)
 {
 	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p && n + 5 < size; p++)
+	for (const unsigned char *p = (const unsigned char *)s; *p && n + width + 1 < size; p++)
 		n += (size_t)(*p < ' ' || *p >= 0x7f || *p == '\\' || strchr(also, *p)
-				      ? snprintf(buf + n, size - n, "\\x%02x", *p)
+				      ? snprintf(buf + n, size - n, fmt, *p)
 				      : snprintf(buf + n, size - n, "%c", *p));
 	buf[n] = 0;
 	return buf;
+}
+
+const char *escape_text(const char *s, const char *also, char *buf, size_t size)
+{
+	return escape_with(s, also, "\\x%02x", 4, buf, size);
+}
+
+const char *json_text(const char *s, char *buf, size_t size)
+{
+	return escape_with(s, "\"", "\\u%04x", 6, buf, size);
 }
 
 uint64_t cpu_ms(void)
