@@ -73,12 +73,6 @@ static int unhex(const char *s, size_t n, uint8_t *out)
 	return 0;
 }
 
-static void hexs(const uint8_t *d, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
 /* tpm2_pcrread's output: a "  sha256:" line per bank, then "    4 : 0x…" lines. */
 static int read_pcrs(const char *path, struct pcr_values *pv)
 {
@@ -257,7 +251,7 @@ int attest(const struct state *st, const char *eventlog, const char *cel, const 
 			if (!pv.have[b][p])
 				continue;
 			size_t dl = banks[b]->digest_size;
-			uint8_t v[DIGEST_MAX] = {0}, both[2 * DIGEST_MAX], ctx[512];
+			uint8_t v[DIGEST_MAX] = {0};
 			if (p == 0)
 				v[dl - 1] = locality;
 			for (size_t i = 0; i < nobs; i++) {
@@ -270,16 +264,12 @@ int attest(const struct state *st, const char *eventlog, const char *cel, const 
 					       p, what, banks[b]->name, banks[b]->name);
 					return 1;
 				}
-				memcpy(both, v, dl);
-				memcpy(both + dl, obs[i].digest[b], dl);
-				banks[b]->init(ctx);
-				banks[b]->update(ctx, 2 * dl, both);
-				banks[b]->digest(ctx, dl, v);
+				pcr_extend(banks[b], v, obs[i].digest[b]);
 			}
 			if (memcmp(v, pv.v[b][p], dl) != 0) {
 				char want[2 * DIGEST_MAX + 1], got[2 * DIGEST_MAX + 1];
-				hexs(v, dl, want);
-				hexs(pv.v[b][p], dl, got);
+				hex_string(v, dl, want);
+				hex_string(pv.v[b][p], dl, got);
 				printf("FAIL: PCR %d (%s): the logs replay to %s, the TPM holds %s: a log is "
 				       "incomplete or not "
 				       "this machine's\n",
@@ -322,8 +312,8 @@ int attest(const struct state *st, const char *eventlog, const char *cel, const 
 				if (!found || memcmp(found, want->digest[b], st->h[b]->digest_size) == 0)
 					continue;
 				char w[2 * DIGEST_MAX + 1], f[2 * DIGEST_MAX + 1], what[200];
-				hexs(want->digest[b], st->h[b]->digest_size, w);
-				hexs(found, st->h[b]->digest_size, f);
+				hex_string(want->digest[b], st->h[b]->digest_size, w);
+				hex_string(found, st->h[b]->digest_size, f);
 				describe(&obs[oi], what, sizeof(what));
 				printf("FAIL: PCR %d, event %zu of the boot path (%s): expected %s %s (%s), found %s\n",
 				       p, matched + 1, what, st->h[b]->name, w, want->what, f);

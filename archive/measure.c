@@ -64,23 +64,28 @@ static void digest(const struct nettle_hash *h, struct span s, uint8_t out[DIGES
 	h->digest(ctx, h->digest_size, out);
 }
 
-static void hex(const uint8_t *d, size_t n, char *out)
+void hex_string(const uint8_t *d, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+void pcr_extend(const struct nettle_hash *h, uint8_t value[DIGEST_MAX], const uint8_t *d)
+{
+	uint8_t both[2 * DIGEST_MAX];
+	memcpy(both, value, h->digest_size);
+	memcpy(both + h->digest_size, d, h->digest_size);
+	digest(h, (struct span){both, 2 * h->digest_size}, value);
 }
 
 /* Extends PCR p in bank b with the event digest d; shows it when that PCR is shown. */
 static void extend(struct state *st, int p, size_t b, const uint8_t *d, const char *what)
 {
 	const struct nettle_hash *h = st->h[b];
-	uint8_t both[2 * DIGEST_MAX];
-	memcpy(both, st->value[p][b], h->digest_size);
-	memcpy(both + h->digest_size, d, h->digest_size);
-	digest(h, (struct span){both, 2 * h->digest_size}, st->value[p][b]);
+	pcr_extend(h, st->value[p][b], d);
 	if (st->show[p] && !st->json && what) {
 		char text[2 * DIGEST_MAX + 1];
-		hex(d, h->digest_size, text);
+		hex_string(d, h->digest_size, text);
 		printf("  PCR %-2d %-6s %s  %s\n", pcr_index[p], h->name, text, what);
 	}
 }
@@ -88,8 +93,11 @@ static void extend(struct state *st, int p, size_t b, const uint8_t *d, const ch
 /* One event whose digest is SHA(data), in every bank. */
 static struct predicted *record(struct state *st, int p, const char *what)
 {
-	static struct predicted spare;
-	struct predicted *e = st->nev < EVENTS_MAX ? &st->ev[st->nev++] : &spare;
+	if (st->nev == EVENTS_MAX) {
+		fprintf(stderr, "measure: more than %d events: not a boot path this predicts\n", EVENTS_MAX);
+		exit(2);
+	}
+	struct predicted *e = &st->ev[st->nev++];
 	*e = (struct predicted){.p = p};
 	snprintf(e->what, sizeof(e->what), "%s", what ? what : "");
 	return e;
@@ -574,12 +582,14 @@ int main(int argc, char **argv)
 	/* each phase path from PCR 11's value so far: its words, one event each */
 	char values[NPCRS + PHASES_MAX][NBANKS][2 * DIGEST_MAX + 1];
 	for (size_t b = 0; b < st.nb; b++) {
-		hex(st.value[PCR4][b], st.h[b]->digest_size, values[PCR4][b]);
-		hex(st.value[PCR9][b], st.h[b]->digest_size, values[PCR9][b]);
-		hex(st.value[PCR15][b], st.h[b]->digest_size, values[PCR15][b]);
+		hex_string(st.value[PCR4][b], st.h[b]->digest_size, values[PCR4][b]);
+		hex_string(st.value[PCR9][b], st.h[b]->digest_size, values[PCR9][b]);
+		hex_string(st.value[PCR15][b], st.h[b]->digest_size, values[PCR15][b]);
 	}
 	for (size_t p = 0; p < nphases; p++) {
+		/* each path from the same start: its words leave neither the value nor the events behind */
 		uint8_t at[NBANKS][DIGEST_MAX];
+		size_t nev = st.nev;
 		memcpy(at, st.value[PCR11], sizeof(at));
 		for (const char *w = phases[p]; *w;) {
 			size_t len = strcspn(w, ":");
@@ -588,8 +598,9 @@ int main(int argc, char **argv)
 			w += len + (w[len] == ':');
 		}
 		for (size_t b = 0; b < st.nb; b++)
-			hex(st.value[PCR11][b], st.h[b]->digest_size, values[NPCRS + p][b]);
+			hex_string(st.value[PCR11][b], st.h[b]->digest_size, values[NPCRS + p][b]);
 		memcpy(st.value[PCR11], at, sizeof(at));
+		st.nev = nev;
 	}
 	for (int p = PCR4; p <= PCR9; p++)
 		if (st.json && st.show[p] && st.unknown[p])

@@ -37,6 +37,11 @@ struct state {
 	size_t nev;
 };
 
+/* d as n bytes in lowercase hex (2 * n + 1 bytes with the NUL) */
+void hex_string(const uint8_t *d, size_t n, char *out);
+/* value = H(value || d), one TPM extend in bank h */
+void pcr_extend(const struct nettle_hash *h, uint8_t value[DIGEST_MAX], const uint8_t *d);
+
 /*
  * Checks a machine against the prediction in st (its events up to leave-initrd): the firmware's
  * event log and the userspace CEL log (systemd's tpm2-measure.log) must replay to the PCR values
