@@ -150,6 +150,8 @@ def tree_esp_uki(d, inputs):
     install(inputs.kernel, f"{d}/EFI/BOOT/BOOTX64.EFI")
 
 
+# tests/kernel/boot predicts PCR 9 from this exact text and the initrd path below (systemd-boot hands the kernel
+# "initrd=\\EFI\\earlyroot\\initrd console=ttyS0")
 ENTRY_OPTIONS = "console=ttyS0"
 
 
