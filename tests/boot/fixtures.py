@@ -151,7 +151,7 @@ def tree_esp_uki(d, inputs):
 
 
 # tests/kernel/boot predicts PCR 9 from this exact text and the initrd path below (systemd-boot hands the kernel
-# "initrd=\\EFI\\earlyroot\\initrd console=ttyS0")
+# "initrd=\EFI\earlyroot\initrd console=ttyS0")
 ENTRY_OPTIONS = "console=ttyS0"
 
 
