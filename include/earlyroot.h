@@ -139,6 +139,8 @@ struct ctx {
 	int console_fd;
 	int uevent_fd;
 	struct kmod_ctx *kmod;		  /* NULL: this initramfs carries no modules */
+	char moddir[300];		  /* /lib/modules/KVER */
+	char *moddep;			  /* its modules.dep, for unpacking NAME.ko.lz4 files; NULL without */
 	char profile[64];		  /* the modules-list/ profile the modules came from */
 	char boot_partuuid[GUID_LEN + 1]; /* from LoaderDevicePartUUID, lower case; "" when absent */
 	struct disk *disks;
@@ -307,6 +309,18 @@ void modules_coldplug(struct ctx *c);
 int modules_load(struct ctx *c, const char *alias);
 void modules_uevent(void *userdata, const char *msg, size_t len);
 void modules_report_unclaimed(struct ctx *c);
+/* The line of modules.dep text dep for module name ('-' and '_' alike), and its length; NULL if none. */
+const char *moddep_find(const char *dep, const char *name, size_t *len);
+
+/* lz4.c: the legacy LZ4 frame (magic, then blocks of a 4-byte size and the data), each block independent */
+#define LZ4_LEGACY_BLOCK_MAX (8 << 20) /* what one block decodes to at most */
+/* One LZ4 block into dst: the bytes written, or -EINVAL for a malformed block or one that does not fit. */
+ssize_t lz4_block_decode(const uint8_t *src, size_t n, uint8_t *dst, size_t cap);
+typedef int (*lz4_write_fn)(void *userdata, const uint8_t *buf, size_t len);
+/* A whole legacy frame, each block decoded into block[LZ4_LEGACY_BLOCK_MAX] and handed to out. */
+int lz4_legacy_decode(const uint8_t *src, size_t n, uint8_t *block, lz4_write_fn out, void *userdata);
+/* Makes path from path.lz4 (which is then removed) when path is missing; 0 when path is there. */
+int lz4_unpack_file(const char *path);
 
 /* uevent.c */
 typedef void (*uevent_fn)(void *userdata, const char *msg, size_t len);

@@ -11,6 +11,10 @@ int main(int argc, char **argv)
 {
 	if (getpid() == 1 && argv[0] && strcmp(argv[0], "/shutdown") == 0)
 		shutdown_main(argc, argv); /* systemd handed the machine back at power-off */
+	if (getpid() != 1) {		   /* started by hand on a running system, it would mount over /proc and /run */
+		fprintf(stderr, "earlyroot: /init runs as PID 1 of an initramfs only (the kernel starts it at boot)\n");
+		return 1;
+	}
 	struct ctx c = {.argv = argv, .kmsg_fd = -1, .console_fd = -1, .uevent_fd = -1};
 	timeline_mark(&c, TIMELINE_START);
 	config_defaults(&c.cfg);

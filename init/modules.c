@@ -8,19 +8,26 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include <libkmod.h>
 
 #include "earlyroot.h"
 
+/* softdeps may name each other: how far to follow them */
+#define MODULE_DEPTH_MAX 8
+
 static void kmod_log(void *data, int priority, const char *file, int line, const char *fn, const char *format,
 		     va_list args)
 {
 	const struct ctx *c = data;
 	char msg[512];
-	(void)file, (void)line, (void)fn;
-	if (priority > LOG_WARN_)
+	(void)file, (void)line;
+	/* a dependency's file is missing while it is still compressed; unpack_module makes it before the load,
+	 * and the load says so if it is missing for good */
+	if (priority > LOG_WARN_ || (fn && strcmp(fn, "kmod_module_parse_depline") == 0))
 		return;
 	vsnprintf(msg, sizeof(msg), format, args);
 	msg[strcspn(msg, "\n")] = 0;
@@ -39,6 +46,14 @@ static int modules_init(struct ctx *c)
 	if (access(path, F_OK) < 0) {
 		log_info(c, "no modules for kernel %s in this initramfs; relying on built-in drivers", u.release);
 		return 0;
+	}
+	snprintf(c->moddir, sizeof(c->moddir), "%s", dir);
+	snprintf(path, sizeof(path), "%s/modules.dep", dir);
+	struct stat st;
+	if (stat(path, &st) == 0 && (c->moddep = calloc(1, (size_t)st.st_size + 1)) &&
+	    read_file(path, c->moddep, (size_t)st.st_size) < 0) {
+		free(c->moddep);
+		c->moddep = NULL;
 	}
 	snprintf(path, sizeof(path), "%s/earlyroot-profile", dir);
 	if (read_text(path, c->profile, sizeof(c->profile)) < 0)
@@ -65,6 +80,63 @@ static bool storage_driver(struct kmod_module *m)
 	return false;
 }
 
+const char *moddep_find(const char *dep, const char *name, size_t *len)
+{
+	size_t want = strlen(name);
+	for (const char *line = dep; *line;) {
+		size_t n = strcspn(line, "\n"), path = strcspn(line, ":\n");
+		/* the module's name is its file's, less ".ko", with '-' read as '_' */
+		const char *base = line + path;
+		while (base > line && base[-1] != '/')
+			base--;
+		size_t blen = (size_t)(line + path - base);
+		bool same = blen == want + 3 && memcmp(base + want, ".ko", 3) == 0;
+		for (size_t i = 0; same && i < want; i++)
+			same = (base[i] == '-' ? '_' : base[i]) == (name[i] == '-' ? '_' : name[i]);
+		if (same && line[path] == ':') {
+			*len = n;
+			return line;
+		}
+		line += n + (line[n] == '\n');
+	}
+	return NULL;
+}
+
+/* The archive holds each module file LZ4-compressed (NAME.ko.lz4, docs/archive.md): the kernel copies a third
+ * of the bytes at every boot, and only what a boot loads is decompressed, here, once. A module's modules.dep
+ * line names its file and every file it needs, however indirectly (libkmod reads them only once they exist);
+ * a softdep is looked up by name and brings its own. */
+static void unpack_module(struct ctx *c, const char *name, int depth)
+{
+	char path[PATH_MAX];
+	size_t len;
+	const char *line = c->moddep ? moddep_find(c->moddep, name, &len) : NULL;
+	for (size_t i = 0; line && i < len;) {
+		size_t n = strcspn(line + i, ": \t\n");
+		if (n > 0 && snprintf(path, sizeof(path), "%s/%.*s", c->moddir, (int)n, line + i) < (int)sizeof(path)) {
+			int r = lz4_unpack_file(path);
+			if (r < 0)
+				log_warn_errno(c, r, "cannot unpack the module file %s.lz4: %m", path);
+		}
+		i += n + (i + n < len);
+	}
+	struct kmod_module *m = NULL;
+	struct kmod_list *pre = NULL, *post = NULL, *l;
+	if (depth >= MODULE_DEPTH_MAX || kmod_module_new_from_name(c->kmod, name, &m) < 0)
+		return;
+	if (kmod_module_get_softdeps(m, &pre, &post) == 0)
+		for (int k = 0; k < 2; k++) {
+			kmod_list_foreach(l, k ? post : pre)
+			{
+				struct kmod_module *d = kmod_module_get_module(l);
+				unpack_module(c, kmod_module_get_name(d), depth + 1);
+				kmod_module_unref(d);
+			}
+			kmod_module_unref_list(k ? post : pre);
+		}
+	kmod_module_unref(m);
+}
+
 /* Loads what an alias (a modalias, "fs-xfs", or a module name) resolves to. Returns how many matched. */
 int modules_load(struct ctx *c, const char *alias)
 {
@@ -75,6 +147,7 @@ int modules_load(struct ctx *c, const char *alias)
 	kmod_list_foreach(l, list)
 	{
 		struct kmod_module *m = kmod_module_get_module(l);
+		unpack_module(c, kmod_module_get_name(m), 0);
 		int r = kmod_module_probe_insert_module(m, KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY, NULL, NULL, NULL,
 							NULL);
 		/* one broken module must not stop the boot: say which, and go on */

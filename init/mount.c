@@ -104,8 +104,10 @@ static int mount_one(struct ctx *c, const struct volume *v, char *why, size_t si
 	const char *dev = volume_node(v), *type = v->fstype;
 	unsigned long flags = v->read_only ? MS_RDONLY : 0;
 
-	fi.type[0] = 0;
-	if (!type[0]) /* with a type given, the probe waits for a failure to explain */
+	/* discovery probed the device it found (an opened LUKS mapping is new), and with a type given the probe
+	 * waits for a failure to explain: each probe is tens of milliseconds under emulation */
+	snprintf(fi.type, sizeof(fi.type), "%s", strcmp(dev, v->device) == 0 ? v->probed : "");
+	if (!type[0] && !fi.type[0])
 		probe_fs(dev, &fi);
 	if (!type[0] && !fi.type[0]) {
 		no_file_system(v, dev, why, size);
