@@ -518,6 +518,23 @@ static int wait_for_root(struct ctx *c, bool dps, char *why, size_t size)
 	}
 }
 
+/* A verity partition beside a volume that has no trusted root hash protects nothing: say so once. */
+static void log_unverified(struct ctx *c)
+{
+	for (int i = 0; i < VOLUME_MAX; i++) {
+		const struct volume *v = &c->vol[i];
+		struct part *p = NULL;
+		for (int k = 0; k < c->ndisks && !p && v->device[0] && v->verity == VERITY_NONE; k++)
+			p = dps_pick(&c->disks[k], DPS_VERITY_NATIVE[i]);
+		if (p)
+			log_info(c,
+				 "%s: the %s verity partition %s is not used: no %s on the command line and no "
+				 "signature partition give a root hash%s",
+				 v->device, v->name, p->node, i == VOLUME_ROOT ? "roothash=" : "usrhash=",
+				 c->cfg.verity ? "" : " (systemd.verity=0)");
+	}
+}
+
 int stage_discover(struct ctx *c)
 {
 	char why[1024] = "root not found", msg[1200];
@@ -559,6 +576,7 @@ int stage_discover(struct ctx *c)
 		if (c->disks[k].gpt_backup)
 			log_warn(c, "%s: %s", c->disks[k].node, c->disks[k].note);
 	const struct volume *root = &c->vol[VOLUME_ROOT], *usr = &c->vol[VOLUME_USR];
+	log_unverified(c);
 	log_info(c, "root is %s%s%s%s%s%s", root->device, root->verity ? " (verity)" : "",
 		 usr->device[0] ? ", /usr is " : "", usr->device, usr->verity ? " (verity)" : "",
 		 root->read_only ? " (read-only)" : "");

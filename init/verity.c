@@ -269,24 +269,30 @@ static int check_root_hash(const struct volume *v, char *why, size_t size)
 }
 
 /* The kernel's verdict on a signed root hash, in words */
-static void signature_refused(const struct volume *v, const struct verity_sig *s, int r, char *why, size_t size)
+static void signature_refused(const struct volume *v, const struct verity_sig *s, char *why, size_t size)
 {
-	errno = -r;
 	snprintf(why, size,
 		 "the kernel refused the signed root hash %s of %s (signature partition %s, certificate SHA-256 %s): "
-		 "%m; the signing certificate is not among the kernel's trusted keys (built in, or in the "
-		 "secondary keyring), or the kernel lacks CONFIG_DM_VERITY_VERIFY_ROOTHASH_SIG; the kernel's lines "
-		 "above say which",
+		 "the signing certificate is not among the kernel's trusted keys (built in, or in the secondary "
+		 "keyring), or the kernel lacks CONFIG_DM_VERITY_VERIFY_ROOTHASH_SIG; the kernel's lines above say "
+		 "which",
 		 s->root_hash, v->name, v->verity_sig_dev, s->fingerprint[0] ? s->fingerprint : "not given");
 }
 
-static int activate(struct ctx *c, struct volume *v, char *why, size_t size)
+static const char hash_advice[] = "boot with the root hash the image was built with (systemd-repart --json shows it "
+				  "as roothash), or rebuild the image's data and hash partitions";
+static const char sig_advice[] =
+	"build the kernel with the signing certificate among its trusted keys (EARLYROOT_TRUSTED_KEYS= for "
+	"tools/build-kernel, docs/verity.md), or boot with usrhash=/roothash= on a signed command line";
+
+static int activate(struct ctx *c, struct volume *v, char *why, size_t size, const char **advice)
 {
 	struct crypt_device *cd = NULL;
 	struct crypt_params_verity params = {0};
 	uint8_t key[VERITY_HASH_MAX];
 	_cleanup_free_ struct verity_sig *sig = NULL;
 	const char *sig_why;
+	*advice = hash_advice;
 	int r = check_root_hash(v, why, size);
 	if (r < 0)
 		return r;
@@ -314,9 +320,10 @@ static int activate(struct ctx *c, struct volume *v, char *why, size_t size)
 			r = crypt_activate_by_signed_key(cd, v->name, (const char *)key, key_len,
 							 (const char *)sig->signature, sig->signature_len,
 							 CRYPT_ACTIVATE_READONLY);
-		if (r < 0 && sig && sig->signature_len)
-			signature_refused(v, sig, r, why, size);
-		else if (r < 0)
+		if (r < 0 && sig && sig->signature_len) {
+			signature_refused(v, sig, why, size);
+			*advice = sig_advice;
+		} else if (r < 0)
 			snprintf(why, size, "the signature partition %s of %s changed or cannot be read",
 				 v->verity_sig_dev, v->name);
 	} else {
@@ -343,16 +350,14 @@ static int activate(struct ctx *c, struct volume *v, char *why, size_t size)
 int stage_verity(struct ctx *c)
 {
 	char why[1024];
+	const char *advice;
 	for (int i = 0; i < VOLUME_MAX; i++) {
 		struct volume *v = &c->vol[i];
 		if (!v->device[0] || v->verity == VERITY_NONE)
 			continue;
-		int r = activate(c, v, why, sizeof(why));
+		int r = activate(c, v, why, sizeof(why), &advice);
 		if (r < 0) {
-			emergency_report(c, why,
-					 "boot the image with the root hash its build printed (systemd-repart --json "
-					 "shows roothash), rebuild the damaged partitions, or sign with a key the "
-					 "kernel trusts (docs/verity.md)");
+			emergency_report(c, why, advice);
 			return r;
 		}
 	}
