@@ -344,6 +344,8 @@ int verity_partuuids(const char *hex, char data[GUID_LEN + 1], char hash[GUID_LE
 /* The root hash (hex) of the hash tree on the verity hash device dev, computed from its superblock and top
  * hash block. -EOPNOTSUPP for a hash algorithm earlyroot cannot compute, or -errno. */
 int verity_root_hash(const char *dev, char hex[VERITY_HEX_MAX + 1]);
+/* Where v's root hash came from, for messages: "roothash=", "usrhash=", "from the signature partition" */
+const char *verity_hash_origin(const struct volume *v);
 /* Reads the signature partition dev into s; logs nothing. */
 int verity_sig_read(const char *dev, struct verity_sig *s, const char **why);
 /* After unlock: opens each verity volume read-only as /dev/mapper/root or /dev/mapper/usr. */

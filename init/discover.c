@@ -339,11 +339,7 @@ static bool verity_mismatch(struct ctx *c, struct volume *v, char *why, size_t s
 			 "the root hash of %s does not match the disk: expected %s (%s), found %s in the %s verity "
 			 "partition %s (PARTUUID %s); boot with the hash the image was built with (systemd-repart "
 			 "--json shows roothash), or rebuild the image",
-			 v->name, v->roothash,
-			 v->verity == VERITY_SIGNATURE	? "from its signature partition"
-			 : strcmp(v->name, "root") == 0 ? "roothash="
-							: "usrhash=",
-			 found, v->name, p->node, p->uuid);
+			 v->name, v->roothash, verity_hash_origin(v), found, v->name, p->node, p->uuid);
 		return true;
 	}
 	return false;

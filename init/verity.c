@@ -233,6 +233,13 @@ int verity_root_hash(const char *dev, char hex[VERITY_HEX_MAX + 1])
 	return 0;
 }
 
+const char *verity_hash_origin(const struct volume *v)
+{
+	if (v->verity == VERITY_SIGNATURE)
+		return "from the signature partition";
+	return strcmp(v->name, "root") == 0 ? "roothash=" : "usrhash=";
+}
+
 static void hex_to_bytes(const char *hex, uint8_t *out)
 {
 	for (size_t i = 0; hex[2 * i]; i++)
@@ -260,10 +267,7 @@ static int check_root_hash(const struct volume *v, char *why, size_t size)
 	snprintf(why, size,
 		 "the root hash of %s (data %s, verity hash partition %s PARTUUID %s) does not match: expected %s "
 		 "(%s), found %s in the hash partition",
-		 v->name, v->device, v->verity_hash_dev, v->verity_hash_partuuid, v->roothash,
-		 v->verity == VERITY_SIGNATURE	? "from the signature partition"
-		 : strcmp(v->name, "root") == 0 ? "roothash="
-						: "usrhash=",
+		 v->name, v->device, v->verity_hash_dev, v->verity_hash_partuuid, v->roothash, verity_hash_origin(v),
 		 found);
 	return -EBADMSG;
 }

@@ -26,6 +26,9 @@ from scenario import GPT_TYPES, LUKS_HEADER_MIB, Failure
 
 LUKS_ENROLL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "luks-enroll")
 VERITY_DISK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "verity-disk")
+VERITY_TEST_KEY = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "verity-test", name)
+                   for name in ("key.pem", "cert.pem")]  # fmt: skip
+MAKE_UKI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "archive", "make-uki")
 TPM_STATE = "tpm"  # the swtpm state directory, shared by the enrolments and the boot
 CHILD_GRACE_S = 10  # how long a tool stopped by a signal gets to clean up (luks-enroll's loop device)
 
@@ -348,6 +351,8 @@ class Fixtures:
         d = os.path.join(self.work, f"tree-{content}" + (f"-clone-{clone}" if clone else ""))
         if not os.path.isdir(d):
             os.makedirs(d)
+            if content.startswith("esp"):
+                self.make_uki()
             TREES[content](d, self.inputs)
             if clone and os.path.exists(self.header(clone)):  # the real volume's header, tokens and all
                 shutil.copyfile(self.header(clone), f"{d}/luks-header.img")
@@ -428,7 +433,8 @@ class Fixtures:
         fs, out = os.path.join(self.work, f"fs{index}.img"), os.path.join(self.work, f"verity{index}.img")
         self.make_fs(part, fs)
         role = "root" if part.type == GPT_TYPES["root-x86-64"] else "usr"
-        argv = ["bash", VERITY_DISK, out, fs, role] + (self.signing_key() if part.verity == "signed" else [])
+        keys = {"signed": self.signing_key, "trusted": lambda: VERITY_TEST_KEY}.get(part.verity, list)()
+        argv = ["bash", VERITY_DISK, out, fs, role] + keys
         r = run_tool(argv, stdout=subprocess.PIPE)
         if r.returncode != 0:
             raise Failure(f"verity-disk failed for partition {index + 1}")
@@ -455,6 +461,16 @@ class Fixtures:
         os.remove(fs)
         os.remove(out)
         return pieces
+
+    def make_uki(self):
+        """--uki-from: the UKI, now that what its command line names is made; it becomes the kernel."""
+        if not self.inputs.uki_from or self.inputs.kernel.startswith(self.work):
+            return
+        uki = os.path.join(self.work, "uki.efi")
+        cmdline = f"console=ttyS0 {self.verity_values(self.sc.cmdline)}".strip()
+        if run_tool(["bash", MAKE_UKI, uki, *self.inputs.uki_from, cmdline], stdout=subprocess.DEVNULL).returncode != 0:
+            raise Failure("make-uki failed")
+        self.inputs.kernel = uki
 
     def verity_values(self, text):
         """{roothash:ID}, {partuuid:ID} and {hashuuid:ID} of verity= partitions, now that they are made."""

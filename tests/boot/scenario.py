@@ -28,8 +28,10 @@ One keyword a line; '#' starts a comment line.
                         root-x86-64 or usr-x86-64 part without luks=): its file system becomes a dm-verity
                         volume made by systemd-repart 257 (tests/fixtures/verity-disk): the data partition,
                         then its verity hash partition and, for signed, its signature partition signed
-                        with a key made for the test that no kernel trusts; the part's SIZE is then
-                        the file system's, and the PARTUUIDs are the root hash's
+                        with a key made for the test that no kernel trusts (trusted: with
+                        tests/fixtures/verity-test's key, which the kernel suite's kernel-linked kernel
+                        trusts); the part's SIZE is then the file system's, and the PARTUUIDs are the
+                        root hash's
   enroll tpm2 [k=v…]    a systemd-tpm2 token on the last (LUKS) partition: pcrs=7 (default; '+'
                         or ',' between several; empty for none), pin=PIN, systemd=252 (default,
                         the host's) or 257, replay-pcr7=yes (default: PCR 7 as SeaBIOS leaves it
@@ -123,7 +125,7 @@ TABLES = ("gpt", "mbr", "none")
 HOTPLUG_BUSES = ("nvme", "virtio-blk")  # PCIe devices: device_add into a root port
 DISK_DAMAGE = ("gpt-primary", "gpt-both")
 PART_DAMAGE = ("superblock", "random", "luks-primary", "luks-both", "byte")
-VERITY = ("hash", "signed")
+VERITY = ("hash", "signed", "trusted")
 TOKEN_KINDS = ("malformed", "bad-keyslot", "unknown-type", "bank=sha1", "bank=sha384", "bank=sha512")
 EOF_TEXT = "{eof}"  # send: Ctrl-D alone
 LUKS_HEADER_MIB = 16  # room for the LUKS2 header at the end of the volume
@@ -269,7 +271,7 @@ def check_part(part, size, given):
     if not re.fullmatch(r"([0-9]+(,[0-9]+)*)?", part.attrs):
         raise LineError(f"attrs={part.attrs}: expected bit numbers, e.g. 60,63")
     if part.verity and (part.verity not in VERITY or part.luks or part.fs != "ext4" or part.name or part.attrs):
-        raise LineError(f"verity={part.verity}: expected hash or signed, on an ext4 part without luks=, name=, attrs=")
+        raise LineError(f"verity={part.verity}: expected hash, signed or trusted, on an ext4 part without luks=, name=, attrs=")
 
 
 def part_type(name):
