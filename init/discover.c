@@ -531,6 +531,27 @@ static void log_unverified(struct ctx *c)
 	}
 }
 
+/* roothash= or usrhash= was given but is no root hash: why says which (a value too long to keep was reported
+ * by stage_cmdline). */
+static bool bad_root_hash(const struct ctx *c, char *why, size_t size)
+{
+	char text[VERITY_HEX_MAX * 4 + 1];
+	if (c->cfg.verity_bad) {
+		snprintf(why, size, "roothash= or usrhash= on the kernel command line could not be taken (see above)");
+		return true;
+	}
+	for (int i = 0; i < VOLUME_MAX && c->cfg.verity; i++) {
+		const char *given = i == VOLUME_ROOT ? c->cfg.roothash : c->cfg.usrhash;
+		if (given[0] && !c->vol[i].roothash[0]) {
+			snprintf(why, size,
+				 "%s=%s on the kernel command line is not a root hash (64 to 128 hex digits)",
+				 i == VOLUME_ROOT ? "roothash" : "usrhash", escape_text(given, "", text, sizeof(text)));
+			return true;
+		}
+	}
+	return false;
+}
+
 int stage_discover(struct ctx *c)
 {
 	char why[1024] = "root not found", msg[1200];
@@ -545,9 +566,8 @@ int stage_discover(struct ctx *c)
 		emergency_report(c, "out of memory for the disk table", NULL);
 		return -ENOMEM;
 	}
-	if (c->cfg.verity_bad || (c->cfg.verity && ((c->cfg.roothash[0] && !c->vol[VOLUME_ROOT].roothash[0]) ||
-						    (c->cfg.usrhash[0] && !c->vol[VOLUME_USR].roothash[0])))) {
-		emergency_report(c, "roothash= or usrhash= on the kernel command line is not a root hash (see above)",
+	if (bad_root_hash(c, msg, sizeof(msg))) {
+		emergency_report(c, msg,
 				 "give the hash as hex digits (64 for SHA-256), as systemd-repart --json prints it as "
 				 "roothash; earlyroot does not boot unverified when a hash was asked for");
 		return -EINVAL;

@@ -295,7 +295,7 @@ static int activate(struct ctx *c, struct volume *v, char *why, size_t size, con
 	struct crypt_params_verity params = {0};
 	uint8_t key[VERITY_HASH_MAX];
 	_cleanup_free_ struct verity_sig *sig = NULL;
-	const char *sig_why;
+	const char *sig_why = NULL;
 	*advice = hash_advice;
 	int r = check_root_hash(v, why, size);
 	if (r < 0)
@@ -318,18 +318,19 @@ static int activate(struct ctx *c, struct volume *v, char *why, size_t size, con
 	if (v->verity == VERITY_SIGNATURE) {
 		sig = malloc(sizeof(*sig));
 		r = !sig ? -ENOMEM : verity_sig_read(v->verity_sig_dev, sig, &sig_why);
-		if (r >= 0 && strcmp(sig->root_hash, v->roothash) != 0)
-			r = -ESTALE; /* rewritten since discovery read it */
-		if (r >= 0)
-			r = crypt_activate_by_signed_key(cd, v->name, (const char *)key, key_len,
-							 (const char *)sig->signature, sig->signature_len,
-							 CRYPT_ACTIVATE_READONLY);
-		if (r < 0 && sig && sig->signature_len) {
+		if (r >= 0 && strcmp(sig->root_hash, v->roothash) != 0) {
+			r = -ESTALE;
+			sig_why = "its rootHash changed after discovery read it";
+		}
+		if (r < 0)
+			snprintf(why, size, "the signature partition %s of %s cannot be used now: %s",
+				 v->verity_sig_dev, v->name, sig_why ? sig_why : strerror(-r));
+		else if ((r = crypt_activate_by_signed_key(cd, v->name, (const char *)key, key_len,
+							   (const char *)sig->signature, sig->signature_len,
+							   CRYPT_ACTIVATE_READONLY)) < 0) {
 			signature_refused(v, sig, why, size);
 			*advice = sig_advice;
-		} else if (r < 0)
-			snprintf(why, size, "the signature partition %s of %s changed or cannot be read",
-				 v->verity_sig_dev, v->name);
+		}
 	} else {
 		r = crypt_activate_by_volume_key(cd, v->name, (const char *)key, key_len, CRYPT_ACTIVATE_READONLY);
 		if (r < 0) {
