@@ -522,12 +522,14 @@ static void log_unverified(struct ctx *c)
 		struct part *p = NULL;
 		for (int k = 0; k < c->ndisks && !p && v->device[0] && v->verity == VERITY_NONE; k++)
 			p = dps_pick(&c->disks[k], DPS_VERITY_NATIVE[i]);
-		if (p)
+		if (p && !c->cfg.verity)
+			log_info(c, "%s: the %s verity partition %s is not used: systemd.verity=0", v->device, v->name,
+				 p->node);
+		else if (p)
 			log_info(c,
 				 "%s: the %s verity partition %s is not used: no %s on the command line and no "
-				 "signature partition give a root hash%s",
-				 v->device, v->name, p->node, i == VOLUME_ROOT ? "roothash=" : "usrhash=",
-				 c->cfg.verity ? "" : " (systemd.verity=0)");
+				 "signature partition give a root hash",
+				 v->device, v->name, p->node, i == VOLUME_ROOT ? "roothash=" : "usrhash=");
 	}
 }
 
