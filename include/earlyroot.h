@@ -11,11 +11,14 @@
 #include "macro.h"
 
 /* One GPT holds at most 128 entries in its default layout; larger tables are rare and rejected. */
-#define MAX_PARTS 128
+#define MAX_PARTS	128
 /* Machines with more disks than this boot with root= instead of DPS. */
-#define MAX_DISKS 32
-#define SPEC_MAX  256
-#define GUID_LEN  36
+#define MAX_DISKS	32
+#define SPEC_MAX	256
+#define GUID_LEN	36
+/* dm-verity root hashes: SHA-256 (systemd-repart's) up to SHA-512, as hex */
+#define VERITY_HASH_MAX 64
+#define VERITY_HEX_MAX	(2 * VERITY_HASH_MAX)
 
 /* systemd.image_policy= texts are a few rules of a few flags each */
 #define POLICY_MAX 1024
@@ -47,6 +50,9 @@ struct config {
 	char luks_options[SPEC_MAX]; /* rd.luks.options= */
 	char luks_name[SPEC_MAX];    /* rd.luks.name=UUID=NAME */
 	char luks_uuid[SPEC_MAX];    /* rd.luks.uuid=UUID */
+	bool verity;		     /* (rd.)systemd.verity=0 sets up no dm-verity volume */
+	char roothash[VERITY_HEX_MAX + 1], usrhash[VERITY_HEX_MAX + 1]; /* roothash=, usrhash= */
+	bool verity_bad; /* one of them could not be taken: the boot stops rather than run unverified */
 	struct policy_option image_policy, rd_image_policy; /* the rd. one wins */
 	bool image_policy_bad;				    /* one was given but could not be taken: the boot stops */
 };
@@ -90,6 +96,8 @@ struct dps_result {
 
 enum volume_id { VOLUME_ROOT, VOLUME_USR, VOLUME_MAX };
 enum unlock_method { UNLOCK_NONE, UNLOCK_TPM2, UNLOCK_PASSPHRASE };
+/* where a volume's dm-verity root hash comes from: none (no verity), the command line, a signature partition */
+enum verity_source { VERITY_NONE, VERITY_CMDLINE, VERITY_SIGNATURE };
 
 /* Root or /usr, from discovery (what was asked, what was found) through unlock and the policy check to mount. */
 struct volume {
@@ -108,6 +116,12 @@ struct volume {
 	enum unlock_method unlocked;
 	char tpm2_device[64]; /* the TPM that unsealed it, or measured its key */
 	bool read_only;	      /* mount read-only: "ro", no "rw", or the partition's flag */
+	/* dm-verity (verity.c): the hash partition and the root hash that device must be opened with */
+	enum verity_source verity;
+	char verity_hash_dev[SPEC_MAX];
+	char verity_hash_partuuid[GUID_LEN + 1];
+	char verity_sig_dev[SPEC_MAX]; /* the signature partition, for VERITY_SIGNATURE */
+	char roothash[VERITY_HEX_MAX + 1];
 };
 /* what to mount: the unlocked mapping, else the device */
 static inline const char *volume_node(const struct volume *v)
@@ -117,6 +131,11 @@ static inline const char *volume_node(const struct volume *v)
 static inline bool volume_encrypted(const struct volume *v)
 {
 	return strcmp(v->probed, "crypto_LUKS") == 0;
+}
+/* encrypted, or integrity-protected by dm-verity */
+static inline bool volume_protected(const struct volume *v)
+{
+	return volume_encrypted(v) || v->verity != VERITY_NONE;
 }
 
 /* the stage timeline: when /init started and when each part of the boot ended */
@@ -183,11 +202,17 @@ void cmdline_parse(struct config *cfg, const char *line, cmdline_report_fn repor
 
 /* dps.c: pure functions over probed disks */
 extern const char DPS_ROOT_NATIVE[], DPS_USR_NATIVE[];
+/* the verity and signature partition types of this architecture, by volume (enum volume_id) */
+extern const char *const DPS_VERITY_NATIVE[], *const DPS_VERITY_SIG_NATIVE[];
 #define GPT_FLAG_NO_AUTO   (UINT64_C(1) << 63)
 #define GPT_FLAG_READ_ONLY (UINT64_C(1) << 60)
 #define GPT_FLAG_GROW_FS   (UINT64_C(1) << 59)
 const char *dps_type_name(const char *guid);
 struct dps_result dps_select(struct disk *disks, int ndisks, const char *boot_partuuid);
+/* The partition of type on d that DPS takes (not no-auto, not "_empty", the newest label), or NULL. */
+struct part *dps_pick(struct disk *d, const char *type);
+/* The partition with this PARTUUID on any of the disks, or NULL; *disk is its disk. */
+struct part *dps_find_partuuid(struct disk *disks, int ndisks, const char *uuid, struct disk **disk);
 int probe_disk(const char *path, struct disk *d);
 /* For the report: what a disk without a partition table holds (probe_disk leaves that note out). */
 void disk_contents_note(struct disk *d, const char *path);
@@ -234,8 +259,8 @@ struct image_policy {
 };
 /* Pure: parses systemd's syntax; -EINVAL with *why set for one line. */
 int image_policy_parse(const char *s, struct image_policy *p, const char **why);
-/* The flags for d, normalised as systemd does; root_encrypted matters for the default policy. */
-unsigned image_policy_get(const struct image_policy *p, enum policy_designator d, bool root_encrypted);
+/* The flags for d, normalised as systemd does; root_protected (encrypted or verity) matters for the default. */
+unsigned image_policy_get(const struct image_policy *p, enum policy_designator d, bool root_protected);
 enum policy_verdict { POLICY_OK, POLICY_UNUSED, POLICY_REFUSED };
 enum policy_verdict image_policy_check(unsigned flags, const struct volume *v);
 /* "encrypted+verity+absent": the use flags and a restricting read-only flag */
@@ -273,6 +298,8 @@ struct tpm2;
 int luks_activate(struct ctx *c, struct crypt_device *cd, const char *name, int keyslot, const char *pass, size_t len,
 		  const struct luks_opts *o, struct tpm2 *t, bool required);
 int stage_unlock(struct ctx *c);
+/* libcryptsetup's errors and warnings into the log (userdata: the struct ctx) */
+void cryptsetup_log(int level, const char *msg, void *userdata);
 /* Whether keyslot's key derivation (Argon2's memory cost) fits into the memory available now; says why not. */
 bool luks_keyslot_fits(struct ctx *c, struct crypt_device *cd, int slot, const char *dev);
 /* Logs why a prompt (what: "passphrase", "TPM2 PIN") for dev got no answer (r from ask_secret), and returns r. */
@@ -301,6 +328,30 @@ int stage_leave_initrd(struct ctx *c);
  * -EMSGSIZE for a line too long for buf, which is dropped whole; -ENODATA at end of file (Ctrl-D at the start
  * of a line, or input that is gone). */
 ssize_t ask_secret(const struct ctx *c, const char *prompt, char *buf, size_t size);
+
+/* verity.c: dm-verity volumes from DPS verity and signature partitions, roothash= and usrhash= */
+/* One verity signature partition's JSON (the DPS: rootHash, signature, certificateFingerprint). */
+#define VERITY_SIG_MAX 8192 /* a PKCS#7 signature with its certificate chain is a few KiB */
+struct verity_sig {
+	char root_hash[VERITY_HEX_MAX + 1]; /* lower case */
+	uint8_t signature[VERITY_SIG_MAX];  /* PKCS#7 DER */
+	size_t signature_len;
+	char fingerprint[65]; /* SHA-256 of the signing certificate, hex; "" when absent */
+};
+/* Pure: the partition's bytes (JSON, then NUL padding). -EINVAL with *why set for one line. */
+int verity_sig_parse(const char *buf, size_t len, struct verity_sig *s, const char **why);
+/* Pure: a root hash (hex, at least 256 bits) to the PARTUUIDs of its data partition (first 128 bits) and
+ * hash partition (last 128 bits). -EINVAL when hex is not such a hash. */
+int verity_partuuids(const char *hex, char data[GUID_LEN + 1], char hash[GUID_LEN + 1]);
+/* The root hash (hex) of the hash tree on the verity hash device dev, computed from its superblock and top
+ * hash block. -EOPNOTSUPP for a hash algorithm earlyroot cannot compute, or -errno. */
+int verity_root_hash(const char *dev, char hex[VERITY_HEX_MAX + 1]);
+/* Where v's root hash came from, for messages: "roothash=", "usrhash=", "from the signature partition" */
+const char *verity_hash_origin(const struct volume *v);
+/* Reads the signature partition dev into s; logs nothing. */
+int verity_sig_read(const char *dev, struct verity_sig *s, const char **why);
+/* After unlock: opens each verity volume read-only as /dev/mapper/root or /dev/mapper/usr. */
+int stage_verity(struct ctx *c);
 
 /* modules.c: stage_modules opens the archive's modules and loads what the present devices need; later
  * devices come as uevents (modules_uevent), or again by modules_coldplug when uevents were lost */

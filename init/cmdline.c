@@ -27,6 +27,7 @@ void config_defaults(struct config *cfg)
 	cfg->timeout_sec = DEFAULT_TIMEOUT_SEC;
 	cfg->luks = true;
 	cfg->tpm2_seed = true;
+	cfg->verity = true;
 }
 
 /* Each setter returns NULL when the value was taken, or a reason for rejecting it. */
@@ -189,6 +190,15 @@ static const char *set_policy(struct config *cfg, const struct option *o, const 
 	return why;
 }
 
+/* roothash=, usrhash=: a security setting like the policy, so never dropped; discovery checks that it is hex
+ * and stops the boot when it is not */
+static const char *set_hash(struct config *cfg, const struct option *o, const char *value)
+{
+	const char *why = set_string((char *)cfg + o->off, VERITY_HEX_MAX + 1, value);
+	cfg->verity_bad |= why != NULL;
+	return why;
+}
+
 /* rd.luks.name=UUID=NAME */
 static const char *set_luks_name(struct config *cfg, const struct option *o, const char *value)
 {
@@ -222,12 +232,15 @@ static const struct option options[] = {
 	{"rd.luks.name", set_luks_name, F(luks_name)},
 	{"rd.luks.uuid", set_text, F(luks_uuid)},
 	{"rd.earlyroot.tpm2_seed", set_bool, F(tpm2_seed)},
+	{"systemd.verity", set_bool, F(verity)}, {"rd.systemd.verity", set_bool, F(verity)},
 };
 /* clang-format on */
 #undef F
 /* security settings: one that cannot be taken stops the boot, never falls back to the default */
 static const struct option policy_options[] = {{"systemd.image_policy", set_policy, 0},
-					       {"rd.systemd.image_policy", set_policy, 0}};
+					       {"rd.systemd.image_policy", set_policy, 0},
+					       {"roothash", set_hash, offsetof(struct config, roothash)},
+					       {"usrhash", set_hash, offsetof(struct config, usrhash)}};
 
 static const struct option *find_option(const char *name)
 {
@@ -282,8 +295,8 @@ void cmdline_parse(struct config *cfg, const char *line, cmdline_report_fn repor
 		if (!o)
 			continue;
 		const char *why = truncated ? "value too long" : o->set(cfg, o, value);
-		bool policy = o->set == set_policy;
-		cfg->image_policy_bad |= why && policy;
+		bool policy = o->set == set_policy || o->set == set_hash;
+		cfg->image_policy_bad |= why && o->set == set_policy;
 		if (why && report) {
 			snprintf(msg, sizeof(msg), "%s %s%s%s: %s%s", policy ? "cannot take" : "ignoring", word,
 				 value ? "=" : "", value ? value : "", why, policy ? "" : "; keeping the default");

@@ -241,6 +241,21 @@ static void root_spec(const struct config *cfg, struct volume *v)
 	snprintf(v->luks_name, sizeof(v->luks_name), "%.63s", name);
 }
 
+/* roothash=, usrhash=: the data partition (unless root= or mount.usr= names another) and the hash partition are
+ * those whose PARTUUIDs the hash gives (the DPS: its first and last 128 bits), on whichever disk. */
+static void verity_from_cmdline(const struct config *cfg, struct volume *v, const char *hash)
+{
+	char data[GUID_LEN + 1], mapper[32];
+	if (!cfg->verity || !hash[0] || verity_partuuids(hash, data, v->verity_hash_partuuid) < 0)
+		return; /* a malformed hash stops the boot in stage_discover */
+	v->verity = VERITY_CMDLINE;
+	for (size_t i = 0; i <= strlen(hash); i++)
+		v->roothash[i] = (char)tolower((unsigned char)hash[i]);
+	snprintf(mapper, sizeof(mapper), "/dev/mapper/%s", v->name);
+	if (!v->spec[0] || strcmp(v->spec, mapper) == 0)
+		snprintf(v->spec, sizeof(v->spec), "PARTUUID=%s", data);
+}
+
 static void volumes_init(struct ctx *c)
 {
 	struct volume *root = &c->vol[VOLUME_ROOT], *usr = &c->vol[VOLUME_USR];
@@ -256,6 +271,8 @@ static void volumes_init(struct ctx *c)
 			       .luks_name = "usr"};
 	root_spec(&c->cfg, root);
 	snprintf(usr->spec, sizeof(usr->spec), "%s", c->cfg.usr);
+	verity_from_cmdline(&c->cfg, root, c->cfg.roothash);
+	verity_from_cmdline(&c->cfg, usr, c->cfg.usrhash);
 }
 
 /* What discovery learns of a volume's device: its GPT entry (p, if any), its file system type, read-only. */
@@ -308,18 +325,116 @@ static bool spec_in_backup_gpt(const struct ctx *c, const char *spec_in, char *w
 	return false;
 }
 
+/* The root hash given does not find its partitions: when a verity partition of v's type is on a disk and its
+ * tree ends in another hash, the hash given is wrong (waiting cannot help), and why says both. */
+static bool verity_mismatch(struct ctx *c, struct volume *v, char *why, size_t size)
+{
+	char found[VERITY_HEX_MAX + 1];
+	const char *type = DPS_VERITY_NATIVE[v - c->vol];
+	for (int k = 0; k < c->ndisks; k++) {
+		const struct part *p = dps_pick(&c->disks[k], type);
+		if (!p || !p->node[0] || verity_root_hash(p->node, found) < 0 || strcmp(found, v->roothash) == 0)
+			continue;
+		snprintf(why, size,
+			 "the root hash of %s does not match the disk: expected %s (%s), found %s in the %s verity "
+			 "partition %s (PARTUUID %s); boot with the hash the image was built with (systemd-repart "
+			 "--json shows roothash), or rebuild the image",
+			 v->name, v->roothash, verity_hash_origin(v), found, v->name, p->node, p->uuid);
+		return true;
+	}
+	return false;
+}
+
+/* A verity signature partition of v's type on d gives v's root hash, and through it the data partition (*p,
+ * in place of the one DPS picked: the signature names the version) and the hash partition. */
+static int verity_signed(struct ctx *c, struct volume *v, struct disk *d, struct part **p, char *why, size_t size)
+{
+	_cleanup_free_ struct verity_sig *s = NULL;
+	char data[GUID_LEN + 1];
+	const char *bad;
+	struct disk *dd;
+	struct part *sp =
+		c->cfg.verity && v->verity == VERITY_NONE ? dps_pick(d, DPS_VERITY_SIG_NATIVE[v - c->vol]) : NULL;
+	if (!sp)
+		return FOUND;
+	if (!sp->node[0]) {
+		snprintf(why, size, "the kernel has no device node for the signature partition #%d of %s", sp->partno,
+			 d->node);
+		return PENDING;
+	}
+	if (!(s = malloc(sizeof(*s))))
+		return FAILED;
+	int r = verity_sig_read(sp->node, s, &bad);
+	if (r < 0) {
+		snprintf(why, size, "the %s verity signature partition %s (PARTUUID %s) is unusable: %s", v->name,
+			 sp->node, sp->uuid, bad ? bad : strerror(-r));
+		return FAILED;
+	}
+	verity_partuuids(s->root_hash, data, v->verity_hash_partuuid);
+	struct part *dp = dps_find_partuuid(d, 1, data, &dd);
+	if (!dp) {
+		snprintf(why, size,
+			 "the %s verity signature partition %s names root hash %s, but no partition on %s has the "
+			 "PARTUUID %s that this hash gives the %s data partition",
+			 v->name, sp->node, s->root_hash, d->node, data, v->name);
+		return FAILED;
+	}
+	*p = dp;
+	v->verity = VERITY_SIGNATURE;
+	snprintf(v->roothash, sizeof(v->roothash), "%s", s->root_hash);
+	snprintf(v->verity_sig_dev, sizeof(v->verity_sig_dev), "%s", sp->node);
+	return FOUND;
+}
+
+/* v's spec names no device: say so, and whether that is because its root hash is not this disk's. */
+static bool verity_missing(struct ctx *c, struct volume *v, char *why, size_t size)
+{
+	if (v->verity != VERITY_CMDLINE) {
+		snprintf(why, size, "no device matches %s", strcmp(v->name, "root") == 0 ? "root=" : "mount.usr=");
+		return false;
+	}
+	snprintf(why, size, "no partition has the PARTUUID %s that %s gives the %s data partition (%s)",
+		 v->spec + strlen("PARTUUID="), strcmp(v->name, "root") == 0 ? "roothash=" : "usrhash=", v->name,
+		 v->spec);
+	return verity_mismatch(c, v, why, size);
+}
+
+/* The verity hash partition of v, by the PARTUUID its root hash gives. */
+static int verity_hash_partition(struct ctx *c, struct volume *v, char *why, size_t size)
+{
+	struct disk *d;
+	if (v->verity == VERITY_NONE || !v->device[0])
+		return FOUND;
+	const struct part *hp = dps_find_partuuid(c->disks, c->ndisks, v->verity_hash_partuuid, &d);
+	if (hp && hp->node[0]) {
+		snprintf(v->verity_hash_dev, sizeof(v->verity_hash_dev), "%s", hp->node);
+		return FOUND;
+	}
+	snprintf(why, size, "no partition has the PARTUUID %s that the root hash %s gives the %s verity hash partition",
+		 v->verity_hash_partuuid, v->roothash, v->name);
+	return verity_mismatch(c, v, why, size) ? FAILED : PENDING;
+}
+
 /* One look at the devices present now. */
 static int try_resolve(struct ctx *c, bool dps, char *why, size_t size)
 {
 	struct volume *root = &c->vol[VOLUME_ROOT], *usr = &c->vol[VOLUME_USR];
 	const struct part *rp = NULL, *up = NULL;
 	char rnode[SPEC_MAX], unode[SPEC_MAX] = "";
+	int st;
 	scan_disks(c);
+	for (int i = 0; i < VOLUME_MAX; i++)
+		if (c->vol[i].verity == VERITY_SIGNATURE) /* read anew from this look's partitions */
+			c->vol[i].verity = VERITY_NONE;
 	if (dps) {
 		struct dps_result res = dps_select(c->disks, c->ndisks, c->boot_partuuid);
 		snprintf(why, size, "%s", res.error);
 		if (!res.root)
 			return res.final ? FAILED : PENDING;
+		if ((st = verity_signed(c, root, res.root_disk, &res.root, why, size)) != FOUND)
+			return st;
+		if (!usr->spec[0] && (st = verity_signed(c, usr, res.root_disk, &res.usr, why, size)) != FOUND)
+			return st;
 		rp = res.root;
 		if (!rp->node[0])
 			return no_node(c, res.root_disk, rp, why, size);
@@ -329,16 +444,18 @@ static int try_resolve(struct ctx *c, bool dps, char *why, size_t size)
 			snprintf(unode, sizeof(unode), "%s", up->node);
 		}
 	} else if (!resolve_spec(c, root->spec, rnode, sizeof(rnode), &rp)) {
-		snprintf(why, size, "no device matches root=");
-		return spec_in_backup_gpt(c, root->spec, why, size) ? FAILED : PENDING;
+		return verity_missing(c, root, why, size)	      ? FAILED
+		       : spec_in_backup_gpt(c, root->spec, why, size) ? FAILED
+								      : PENDING;
 	}
-	if (usr->spec[0] && !resolve_spec(c, usr->spec, unode, sizeof(unode), &up)) {
-		snprintf(why, size, "no device matches mount.usr=");
-		return PENDING;
-	}
+	if (usr->spec[0] && !resolve_spec(c, usr->spec, unode, sizeof(unode), &up))
+		return verity_missing(c, usr, why, size) ? FAILED : PENDING;
 	volume_found(c, root, rnode, rp);
 	if (unode[0])
 		volume_found(c, usr, unode, up);
+	for (int i = 0; i < VOLUME_MAX; i++)
+		if ((st = verity_hash_partition(c, &c->vol[i], why, size)) != FOUND)
+			return st;
 	return FOUND;
 }
 /* Says once which disks DPS passed over for being removable or behind USB. */
@@ -397,9 +514,49 @@ static int wait_for_root(struct ctx *c, bool dps, char *why, size_t size)
 	}
 }
 
+/* A verity partition beside a volume that has no trusted root hash protects nothing: say so once. */
+static void log_unverified(struct ctx *c)
+{
+	for (int i = 0; i < VOLUME_MAX; i++) {
+		const struct volume *v = &c->vol[i];
+		struct part *p = NULL;
+		for (int k = 0; k < c->ndisks && !p && v->device[0] && v->verity == VERITY_NONE; k++)
+			p = dps_pick(&c->disks[k], DPS_VERITY_NATIVE[i]);
+		if (p && !c->cfg.verity)
+			log_info(c, "%s: the %s verity partition %s is not used: systemd.verity=0", v->device, v->name,
+				 p->node);
+		else if (p)
+			log_info(c,
+				 "%s: the %s verity partition %s is not used: no %s on the command line and no "
+				 "signature partition give a root hash",
+				 v->device, v->name, p->node, i == VOLUME_ROOT ? "roothash=" : "usrhash=");
+	}
+}
+
+/* roothash= or usrhash= was given but is no root hash: why says which (a value too long to keep was reported
+ * by stage_cmdline). */
+static bool bad_root_hash(const struct ctx *c, char *why, size_t size)
+{
+	char text[VERITY_HEX_MAX * 4 + 1];
+	if (c->cfg.verity_bad) {
+		snprintf(why, size, "roothash= or usrhash= on the kernel command line could not be taken (see above)");
+		return true;
+	}
+	for (int i = 0; i < VOLUME_MAX && c->cfg.verity; i++) {
+		const char *given = i == VOLUME_ROOT ? c->cfg.roothash : c->cfg.usrhash;
+		if (given[0] && !c->vol[i].roothash[0]) {
+			snprintf(why, size,
+				 "%s=%s on the kernel command line is not a root hash (64 to 128 hex digits)",
+				 i == VOLUME_ROOT ? "roothash" : "usrhash", escape_text(given, "", text, sizeof(text)));
+			return true;
+		}
+	}
+	return false;
+}
+
 int stage_discover(struct ctx *c)
 {
-	char why[400] = "root not found", msg[512];
+	char why[1024] = "root not found", msg[1200];
 	volumes_init(c);
 	bool dps = !c->vol[VOLUME_ROOT].spec[0];
 	if (dps && !c->cfg.gpt_auto) {
@@ -410,6 +567,12 @@ int stage_discover(struct ctx *c)
 	if (!c->disks) {
 		emergency_report(c, "out of memory for the disk table", NULL);
 		return -ENOMEM;
+	}
+	if (bad_root_hash(c, msg, sizeof(msg))) {
+		emergency_report(c, msg,
+				 "give the hash as hex digits (64 for SHA-256), as systemd-repart --json prints it as "
+				 "roothash; earlyroot does not boot unverified when a hash was asked for");
+		return -EINVAL;
 	}
 	read_boot_partuuid(c);
 	if (dps)
@@ -431,7 +594,9 @@ int stage_discover(struct ctx *c)
 		if (c->disks[k].gpt_backup)
 			log_warn(c, "%s: %s", c->disks[k].node, c->disks[k].note);
 	const struct volume *root = &c->vol[VOLUME_ROOT], *usr = &c->vol[VOLUME_USR];
-	log_info(c, "root is %s%s%s%s", root->device, usr->device[0] ? ", /usr is " : "", usr->device,
+	log_unverified(c);
+	log_info(c, "root is %s%s%s%s%s%s", root->device, root->verity ? " (verity)" : "",
+		 usr->device[0] ? ", /usr is " : "", usr->device, usr->verity ? " (verity)" : "",
 		 root->read_only ? " (read-only)" : "");
 	return 0;
 }

@@ -11,7 +11,7 @@
 
 #include "earlyroot.h"
 
-enum role { ROLE_OTHER, ROLE_ROOT, ROLE_USR };
+enum role { ROLE_OTHER, ROLE_ROOT, ROLE_USR, ROLE_VERITY };
 
 static const struct dps_type {
 	const char *guid;
@@ -27,6 +27,18 @@ static const struct dps_type {
 	{"b0e01050-ee5f-4390-949a-9101b17104e9", "usr-arm64", ROLE_USR, false},
 	{"69dad710-2ce4-4e3c-b16c-21a1d49abed3", "root-arm", ROLE_ROOT, false},
 	{"72ec70a6-cf74-40e6-bd49-4bda08e8f224", "root-riscv64", ROLE_ROOT, false},
+	{"2c7357ed-ebd2-46d9-aec1-23d437ec2bf5", "root-x86-64-verity", ROLE_VERITY, true},
+	{"77ff5f63-e7b6-4633-acf4-1565b864c0e6", "usr-x86-64-verity", ROLE_VERITY, true},
+	{"41092b05-9fc8-4523-994f-2def0408b176", "root-x86-64-verity-sig", ROLE_VERITY, true},
+	{"e7bb33fb-06cf-4e81-8273-e543b413e2e2", "usr-x86-64-verity-sig", ROLE_VERITY, true},
+	{"d13c5d3b-b5d1-422a-b29f-9454fdc89d76", "root-x86-verity", ROLE_VERITY, false},
+	{"8f461b0d-14ee-4e81-9aa9-049b6fb97abd", "usr-x86-verity", ROLE_VERITY, false},
+	{"df3300ce-d69f-4c92-978c-9bfb0f38d820", "root-arm64-verity", ROLE_VERITY, false},
+	{"6e11a4e7-fbca-4ded-b9e9-e1a512bb664e", "usr-arm64-verity", ROLE_VERITY, false},
+	{"5996fc05-109c-48de-808b-23fa0830b676", "root-x86-verity-sig", ROLE_VERITY, false},
+	{"974a71c0-de41-43c3-be5d-5c5ccd1ad2c0", "usr-x86-verity-sig", ROLE_VERITY, false},
+	{"6db69de6-29f4-4758-a7a5-962190f00ce3", "root-arm64-verity-sig", ROLE_VERITY, false},
+	{"c23ce4ff-44bd-4b00-b2d4-b41b3419e02a", "usr-arm64-verity-sig", ROLE_VERITY, false},
 	{"c12a7328-f81f-11d2-ba4b-00a0c93ec93b", "esp", ROLE_OTHER, false},
 	{"bc13c2ff-59e6-4262-a352-b275fd6f7172", "xbootldr", ROLE_OTHER, false},
 	{"0657fd6d-a4ab-43c4-84e5-0933c84b4f4f", "swap", ROLE_OTHER, false},
@@ -39,6 +51,10 @@ static const struct dps_type {
 
 const char DPS_ROOT_NATIVE[] = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709";
 const char DPS_USR_NATIVE[] = "8484680c-9521-48c6-9c11-b0720656f69e";
+const char *const DPS_VERITY_NATIVE[] = {
+	[VOLUME_ROOT] = "2c7357ed-ebd2-46d9-aec1-23d437ec2bf5", [VOLUME_USR] = "77ff5f63-e7b6-4633-acf4-1565b864c0e6"};
+const char *const DPS_VERITY_SIG_NATIVE[] = {
+	[VOLUME_ROOT] = "41092b05-9fc8-4523-994f-2def0408b176", [VOLUME_USR] = "e7bb33fb-06cf-4e81-8273-e543b413e2e2"};
 
 static const struct dps_type *dps_lookup(const char *guid)
 {
@@ -218,7 +234,7 @@ static bool disk_has_partuuid(const struct disk *d, const char *uuid)
  * slot (label "_empty"), and of the rest the one whose label holds the newest version (the A/B scheme
  * of systemd-sysupdate, as systemd picks it), the first on the disk among equals. Marks the others.
  */
-static struct part *pick(struct disk *d, const char *type)
+struct part *dps_pick(struct disk *d, const char *type)
 {
 	static const char later[] = "another partition of the same type has a newer label, or the same and comes first";
 	struct part *chosen = NULL;
@@ -287,7 +303,7 @@ static int find_boot_disk(struct disk *disks, int ndisks, const char *partuuid, 
 static void ignored_root(struct disk *disks, int ndisks, struct dps_result *res)
 {
 	for (int k = 0; k < ndisks; k++) {
-		struct part *root = disks[k].removable ? pick(&disks[k], DPS_ROOT_NATIVE) : NULL;
+		struct part *root = disks[k].removable ? dps_pick(&disks[k], DPS_ROOT_NATIVE) : NULL;
 		if (!root)
 			continue;
 		root->rejected = "on a removable or USB disk, which never provides root without LoaderDevicePartUUID";
@@ -311,7 +327,7 @@ struct dps_result dps_select(struct disk *disks, int ndisks, const char *boot_pa
 	for (int k = 0; k < ndisks; k++) {
 		if ((boot && &disks[k] != boot) || (!boot && disks[k].removable))
 			continue;
-		struct part *root = pick(&disks[k], DPS_ROOT_NATIVE);
+		struct part *root = dps_pick(&disks[k], DPS_ROOT_NATIVE);
 		if (!root)
 			continue;
 		if (found++ == 0) {
@@ -338,8 +354,19 @@ struct dps_result dps_select(struct disk *disks, int ndisks, const char *boot_pa
 		res.final = true;
 		return res;
 	}
-	res.usr = pick(res.root_disk, DPS_USR_NATIVE);
+	res.usr = dps_pick(res.root_disk, DPS_USR_NATIVE);
 	return res;
+}
+
+struct part *dps_find_partuuid(struct disk *disks, int ndisks, const char *uuid, struct disk **disk)
+{
+	for (int k = 0; k < ndisks; k++)
+		for (int i = 0; i < disks[k].nparts; i++)
+			if (strcasecmp(disks[k].parts[i].uuid, uuid) == 0) {
+				*disk = &disks[k];
+				return &disks[k].parts[i];
+			}
+	return NULL;
 }
 
 /* File system (or LUKS) signature on a partition: type, UUID and label, "" when absent. */

@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 	if (stage_discover(&c) < 0 || stage_policy(&c) < 0)
 		emergency(&c);
 	timeline_mark(&c, TIMELINE_DISCOVER);
-	if (stage_unlock(&c) < 0)
+	if (stage_unlock(&c) < 0 || stage_verity(&c) < 0)
 		emergency(&c);
 	timeline_mark(&c, TIMELINE_UNLOCK);
 	if (stage_mount(&c) < 0 || stage_leave_initrd(&c) < 0)

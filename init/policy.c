@@ -142,13 +142,13 @@ static unsigned extend(unsigned f)
 	return f;
 }
 
-unsigned image_policy_get(const struct image_policy *p, enum policy_designator d, bool root_encrypted)
+unsigned image_policy_get(const struct image_policy *p, enum policy_designator d, bool root_protected)
 {
 	/* no policy given: systemd's host policy (root and /usr: anything but "unused"), and earlyroot's
-	 * rule that a /usr beside an encrypted root must be protected too */
+	 * rule that a /usr beside an encrypted or verity root must be protected too (encrypted or verity) */
 	if (!p->given) {
 		unsigned f = PF_VERITY | PF_SIGNED | PF_ENCRYPTED | PF_UNPROTECTED | PF_ABSENT;
-		if (d == POLICY_USR && root_encrypted)
+		if (d == POLICY_USR && root_protected)
 			f &= ~(unsigned)PF_UNPROTECTED;
 		return extend(f);
 	}
@@ -184,7 +184,11 @@ enum policy_verdict image_policy_check(unsigned flags, const struct volume *v)
 {
 	if (!v->device[0])
 		return flags & PF_ABSENT ? POLICY_OK : POLICY_REFUSED;
-	unsigned have = volume_encrypted(v) ? PF_ENCRYPTED : PF_UNPROTECTED;
+	/* a signed root hash is verity too: "verity" takes it, "signed" takes nothing else */
+	unsigned have = volume_encrypted(v)		? PF_ENCRYPTED
+			: v->verity == VERITY_SIGNATURE ? PF_SIGNED | PF_VERITY
+			: v->verity == VERITY_CMDLINE	? PF_VERITY
+							: PF_UNPROTECTED;
 	if (!(flags & have))
 		return flags & PF_UNUSED ? POLICY_UNUSED : POLICY_REFUSED;
 	bool ro = v->gpt_flags & GPT_FLAG_READ_ONLY, grow = v->gpt_flags & GPT_FLAG_GROW_FS;
@@ -197,7 +201,13 @@ static const char *protection(const struct volume *v)
 {
 	if (!v->device[0])
 		return "absent";
-	return volume_encrypted(v) ? "encrypted (LUKS)" : "unprotected (neither encrypted nor verity)";
+	if (volume_encrypted(v))
+		return "encrypted (LUKS)";
+	if (v->verity == VERITY_SIGNATURE)
+		return "signed verity (its root hash from a signature partition)";
+	if (v->verity == VERITY_CMDLINE)
+		return "verity with an unsigned root hash (roothash=/usrhash=), not signed";
+	return "unprotected (neither encrypted nor verity)";
 }
 
 static void refuse(struct ctx *c, const struct volume *v, unsigned flags, const struct policy_option *given)
@@ -217,9 +227,10 @@ static void refuse(struct ctx *c, const struct volume *v, unsigned flags, const 
 	emergency_report(c, why,
 			 given->given
 				 ? "the image policy comes from (rd.)systemd.image_policy= on the kernel command line"
-				 : "no image policy was given; by default a /usr beside an encrypted root must be "
-				   "protected too (encrypted), so that a disk someone added cannot run with the "
-				   "unlocked root; rd.systemd.image_policy=root=encrypted:usr=open allows it");
+				 : "no image policy was given; by default a /usr beside an encrypted or verity root "
+				   "must be protected too (encrypted or verity), so that a disk someone added cannot "
+				   "run with the protected root; rd.systemd.image_policy=root=encrypted:usr=open "
+				   "allows it");
 }
 
 int stage_policy(struct ctx *c)
@@ -234,10 +245,10 @@ int stage_policy(struct ctx *c)
 				 "it was given");
 		return -EINVAL;
 	}
-	bool root_encrypted = volume_encrypted(&c->vol[VOLUME_ROOT]);
+	bool root_protected = volume_protected(&c->vol[VOLUME_ROOT]);
 	for (int i = 0; i < VOLUME_MAX; i++) {
 		struct volume *v = &c->vol[i];
-		unsigned flags = image_policy_get(&p, i == VOLUME_ROOT ? POLICY_ROOT : POLICY_USR, root_encrypted);
+		unsigned flags = image_policy_get(&p, i == VOLUME_ROOT ? POLICY_ROOT : POLICY_USR, root_protected);
 		enum policy_verdict verdict = image_policy_check(flags, v);
 		if (verdict == POLICY_UNUSED && i != VOLUME_ROOT) {
 			log_info(c, "the image policy leaves the %s partition %s unused", v->name, v->device);

@@ -15,7 +15,7 @@
 #define KEYSLOTS_MAX	 32
 #define LUKS2_TOKENS_MAX 32
 
-static void log_from_cryptsetup(int level, const char *msg, void *userdata)
+void cryptsetup_log(int level, const char *msg, void *userdata)
 {
 	const struct ctx *c = userdata;
 	char line[512];
@@ -148,7 +148,7 @@ static int unlock_volume(struct ctx *c, struct volume *v)
 	int r = crypt_init(&cd, v->device);
 	if (r < 0)
 		return log_error_errno(c, r, "cannot open %s for LUKS: %m", v->device);
-	crypt_set_log_callback(cd, log_from_cryptsetup, c);
+	crypt_set_log_callback(cd, cryptsetup_log, c);
 	bool primary = primary_header_present(v->device);
 	r = crypt_load(cd, CRYPT_LUKS, NULL);
 	if (r < 0) {

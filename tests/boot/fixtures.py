@@ -5,7 +5,9 @@ partition offsets with dd. LUKS2 volumes are encrypted offline (cryptsetup reenc
 file: the test host has no device-mapper); TPM2 tokens and recovery keys are enrolled by the real
 systemd-cryptenroll (252, or 257 from a cached Debian 13 tree) through tests/fixtures/luks-enroll,
 which attaches the partition image to a loop device and runs a swtpm whose state (TPM_STATE under
-the work directory) the boot's TPM then uses.
+the work directory) the boot's TPM then uses. A verity= partition's file system image becomes a data,
+hash and (signed) signature partition through systemd-repart 257 (tests/fixtures/verity-disk), whose
+PARTUUIDs and bytes are then placed on the scenario's disk as the next partitions.
 """
 
 import hashlib
@@ -20,9 +22,13 @@ import stat
 import subprocess
 import sys
 
-from scenario import LUKS_HEADER_MIB, Failure
+from scenario import GPT_TYPES, LUKS_HEADER_MIB, Failure
 
 LUKS_ENROLL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "luks-enroll")
+VERITY_DISK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "verity-disk")
+VERITY_TEST_KEY = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "verity-test", name)
+                   for name in ("key.pem", "cert.pem")]  # fmt: skip
+MAKE_UKI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "archive", "make-uki")
 TPM_STATE = "tpm"  # the swtpm state directory, shared by the enrolments and the boot
 CHILD_GRACE_S = 10  # how long a tool stopped by a signal gets to clean up (luks-enroll's loop device)
 
@@ -203,7 +209,10 @@ def label_args(part):
 
 
 def mkfs_ext4(part, d, img, work):
-    return ["mkfs.ext4", "-q", "-F", "-d", d, "-U", part.fsuuid, *label_args(part), img]
+    # a dm-verity device has the verity data block size (4 KiB) as its sector size: a smaller ext4 block
+    # would not mount on it
+    blocks = ["-b", "4096"] if part.verity else []
+    return ["mkfs.ext4", "-q", "-F", "-d", d, "-U", part.fsuuid, *blocks, *label_args(part), img]
 
 
 def mkfs_btrfs(part, d, img, work):
@@ -255,9 +264,25 @@ def overwrite(img, offset, data):
         f.write(data)
 
 
+def file_offset(img, path):
+    """Where the first byte of path's data is in the ext4 image img (debugfs: its first block)."""
+    r = run_tool(["debugfs", "-R", f"bmap {path} 0", img], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    h = run_tool(["dumpe2fs", "-h", img], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    m = re.search(rb"Block size:\s*([0-9]+)", h.stdout)
+    if r.returncode != 0 or not r.stdout.strip().isdigit() or not m:
+        raise Failure(f"debugfs found no data block of {path}")
+    return int(r.stdout) * int(m.group(1))
+
+
 def damage_part(kind, img, seed):
     """Damages a partition's image in place (scenario.py, damage)."""
-    if kind == "superblock":  # ext4's primary superblock: 1 KiB at 1 KiB
+    if kind == "byte":  # one byte of the /usr test file's data, as a disk's bit rot or an attacker would
+        offset = file_offset(img, "/lib/earlyroot-test")
+        with open(img, "rb") as f:
+            f.seek(offset)
+            old = f.read(1)
+        overwrite(img, offset, bytes([old[0] ^ 0x20]))
+    elif kind == "superblock":  # ext4's primary superblock: 1 KiB at 1 KiB
         overwrite(img, 1024, bytes(1024))
     elif kind == "random":
         rng = random.Random(seed)
@@ -320,11 +345,14 @@ class Fixtures:
         self.recovery = ""  # the last enrolled recovery key
         self.images = []  # one raw image per disk
         self.pcr15 = {"none": pcr15_value(b"earlyroot:no-volume-key")}  # {pcr15:ID} -> hex
+        self.verity = {}  # "{roothash:ID}", "{partuuid:ID}", "{hashuuid:ID}" of verity= partitions -> text
 
     def tree(self, content, clone=""):
         d = os.path.join(self.work, f"tree-{content}" + (f"-clone-{clone}" if clone else ""))
         if not os.path.isdir(d):
             os.makedirs(d)
+            if content.startswith("esp"):
+                self.make_uki()
             TREES[content](d, self.inputs)
             if clone and os.path.exists(self.header(clone)):  # the real volume's header, tokens and all
                 shutil.copyfile(self.header(clone), f"{d}/luks-header.img")
@@ -390,13 +418,77 @@ class Fixtures:
             self.recovery = out
             self.secrets.append((out, f"the recovery key of enrolment {j + 1}"))
 
-    def partition(self, k, img):
-        """The partition table of disk k; returns the start of each of its partitions in bytes."""
+    def signing_key(self):
+        """A key and certificate made for this test: no kernel trusts them."""
+        key, cert = os.path.join(self.work, "verity-key.pem"), os.path.join(self.work, "verity-cert.pem")
+        if not os.path.exists(cert):
+            argv = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-subj", "/CN=earlyroot untrusted test key", "-days", "3650"]  # fmt: skip
+            if run_tool(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+                raise Failure("openssl req failed")
+        return [key, cert]
+
+    def make_verity(self, index, part):
+        """systemd-repart's data, hash (and signature) partitions for part: [(sfdisk line, image file)]."""
+        fs, out = os.path.join(self.work, f"fs{index}.img"), os.path.join(self.work, f"verity{index}.img")
+        self.make_fs(part, fs)
+        role = "root" if part.type == GPT_TYPES["root-x86-64"] else "usr"
+        keys = {"signed": self.signing_key, "trusted": lambda: VERITY_TEST_KEY}.get(part.verity, list)()
+        argv = ["bash", VERITY_DISK, out, fs, role] + keys
+        r = run_tool(argv, stdout=subprocess.PIPE)
+        if r.returncode != 0:
+            raise Failure(f"verity-disk failed for partition {index + 1}")
+        roothash = json.loads(r.stdout)[0]["roothash"]
+        t = run_tool(["sfdisk", "--json", out], stdout=subprocess.PIPE)
+        if t.returncode != 0:
+            raise Failure("sfdisk --json failed on the verity image")
+        pieces = []
+        with open(out, "rb") as f:
+            for i, p in enumerate(json.loads(t.stdout)["partitiontable"]["partitions"]):
+                piece = os.path.join(self.work, f"verity{index}-{i}.img")
+                f.seek(p["start"] * 512)
+                with open(piece, "wb") as dst:
+                    dst.write(f.read(p["size"] * 512))
+                line = f'size={p["size"]}, type={p["type"]}, uuid={p["uuid"]}, name="{p["name"]}"'
+                line += f', attrs="{p["attrs"]}"' if p.get("attrs") else ""
+                pieces.append((line, piece))
+        for kind in part.damage:  # after the hash tree was made: what dm-verity must catch
+            damage_part(kind, pieces[0][1], index)
+        uuids = [line.split("uuid=")[1].split(",")[0].lower() for line, _ in pieces]
+        if part.id:
+            self.verity.update({f"{{roothash:{part.id}}}": roothash, f"{{partuuid:{part.id}}}": uuids[0],
+                                f"{{hashuuid:{part.id}}}": uuids[1]})  # fmt: skip
+        os.remove(fs)
+        os.remove(out)
+        return pieces
+
+    def make_uki(self):
+        """--uki-from: the UKI, now that what its command line names is made; it becomes the kernel."""
+        if not self.inputs.uki_from or self.inputs.kernel.startswith(self.work):
+            return
+        uki = os.path.join(self.work, "uki.efi")
+        cmdline = f"console=ttyS0 {self.verity_values(self.sc.cmdline)}".strip()
+        if run_tool(["bash", MAKE_UKI, uki, *self.inputs.uki_from, cmdline], stdout=subprocess.DEVNULL).returncode != 0:
+            raise Failure("make-uki failed")
+        self.inputs.kernel = uki
+
+    def verity_values(self, text):
+        """{roothash:ID}, {partuuid:ID} and {hashuuid:ID} of verity= partitions, now that they are made."""
+        for key, value in self.verity.items():
+            text = text.replace(key, value)
+        return text
+
+    def partition(self, k, img, verity):
+        """The partition table of disk k (verity: a verity= partition's index -> its pieces); returns the
+        start of each of its partitions in bytes."""
         table = self.sc.disks[k].table
         if table == "none":
             return [0]
         script = "label: gpt\n" if table == "gpt" else "label: dos\n"
-        for part in (p for p in self.sc.parts if p.disk == k):
+        for index, part in ((i, p) for i, p in enumerate(self.sc.parts) if p.disk == k):
+            if index in verity:
+                script += "".join(line + "\n" for line, _ in verity[index])
+                continue
             script += f"size={part.mib}MiB, type={part.type}"
             script += f", uuid={part.partuuid}" if table == "gpt" else ""
             script += f', name="{part.name}"' if part.name else ""
@@ -435,9 +527,17 @@ class Fixtures:
     def make_disk(self, k, disk):
         img = os.path.join(self.work, f"disk{k}.img")
         sized_file(img, disk.mib)
-        starts = self.partition(k, img)
         parts = [(i, p) for i, p in enumerate(self.sc.parts) if p.disk == k]
-        for (index, part), offset in zip(parts, starts):
+        verity = {i: self.make_verity(i, p) for i, p in parts if p.verity}
+        starts = iter(self.partition(k, img, verity))
+        for index, part in parts:
+            if index in verity:
+                for (_, piece), offset in zip(verity[index], starts):
+                    with open(piece, "rb") as src:
+                        overwrite(img, offset, src.read())
+                    os.remove(piece)
+                continue
+            offset = next(starts)
             if part.fs != "none":
                 self.fill(index, part, img, offset)
             elif part.damage:  # random bytes where no file system was made

@@ -16,15 +16,17 @@
 /* /proc/cmdline is at most COMMAND_LINE_SIZE (2048 on x86) plus a newline. */
 #define CMDLINE_MAX 4096
 
+/* 0, or -errno */
 static int read_line(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
+		return -errno;
 	ssize_t n = read(fd, buf, size - 1);
+	int err = errno;
 	close(fd);
 	if (n < 0)
-		return -1;
+		return -err;
 	buf[n] = 0;
 	buf[strcspn(buf, "\n")] = 0;
 	return 0;
@@ -98,6 +100,12 @@ int main(int argc, char **argv)
 	dprintf(fd, "\nEARLYROOT-MARKER pid=%d argv0=%s root=%s usr=%s api=%s%s fds=%s args=%s uptime=%s cmdline=%s\n",
 		(int)getpid(), argv[0] ? argv[0] : "?", mode("/"), usr, missing[0] ? "missing:" : "ok", missing, fds,
 		args, uptime, cmdline);
+	/* a separate /usr: can its test file be read (dm-verity fails a read of damaged data with EIO) */
+	if (strcmp(usr, "absent") != 0) {
+		char text[128];
+		int r = read_line("/usr/lib/earlyroot-test", text, sizeof(text));
+		dprintf(fd, "EARLYROOT-USR-READ /usr/lib/earlyroot-test: %s\n", r == 0 ? "ok" : strerror(-r));
+	}
 	/* what the real root's systemd-remount-fs would do next: the device under a read-only mount
 	 * must still be writable unless the partition is flagged read-only */
 	if (strcmp(mode("/"), "ro") == 0)

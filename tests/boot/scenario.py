@@ -24,7 +24,14 @@ One keyword a line; '#' starts a comment line.
                         ESP with systemd-boot and the --kernel UKI in EFI/Linux; content=esp-uki: an
                         ESP whose EFI/BOOT/BOOTX64.EFI is the --kernel UKI itself; content=esp-entry:
                         systemd-boot with a type #1 entry for the --kernel image, the --initrd archive
-                        (unless --no-initrd) and the options console=ttyS0
+                        (unless --no-initrd) and the options console=ttyS0; verity=hash|signed (a
+                        root-x86-64 or usr-x86-64 part without luks=): its file system becomes a dm-verity
+                        volume made by systemd-repart 257 (tests/fixtures/verity-disk): the data partition,
+                        then its verity hash partition and, for signed, its signature partition signed
+                        with a key made for the test that no kernel trusts (trusted: with
+                        tests/fixtures/verity-test's key, which the kernel suite's kernel-linked kernel
+                        trusts); the part's SIZE is then the file system's, and the PARTUUIDs are the
+                        root hash's
   enroll tpm2 [k=v…]    a systemd-tpm2 token on the last (LUKS) partition: pcrs=7 (default; '+'
                         or ',' between several; empty for none), pin=PIN, systemd=252 (default,
                         the host's) or 257, replay-pcr7=yes (default: PCR 7 as SeaBIOS leaves it
@@ -47,7 +54,9 @@ One keyword a line; '#' starts a comment line.
                         fills the disk from its first byte); GPT by default
   damage WHAT           damages what was made before it: gpt-primary or gpt-both (the last disk's
                         primary GPT header, or both headers, overwritten with zeros), superblock (the
-                        last partition's ext4 superblock zeroed), random (the last partition filled
+                        last partition's ext4 superblock zeroed), byte (one byte of /lib/earlyroot-test
+                        of the last part, content=usr, flipped; for a verity= part after its hash tree
+                        was made), random (the last partition filled
                         with pseudo-random bytes), luks-primary or luks-both (the last luks=
                         partition's LUKS2 binary header, or both copies, zeroed)
   tpm swtpm [crb|tis]   the VM gets a TPM2 (tpm-crb by default) on the enrolments' swtpm state
@@ -72,7 +81,8 @@ One keyword a line; '#' starts a comment line.
   boot esp              the firmware (qemu -bios OVMF) boots the disks: systemd-boot from a content=esp
                         partition starts the --kernel UKI, no -kernel, -initrd or -append
 {partuuid:ID}, {fsuuid:ID} and {luksuuid:ID} (the LUKS header's) in cmdline, expect, reject and
-send stand for the UUIDs of partition id=ID; {recovery} in send for the last enrolled recovery key;
+send stand for the UUIDs of partition id=ID; for a verity= partition {roothash:ID} is its root hash,
+{partuuid:ID} and {hashuuid:ID} the PARTUUIDs of its data and hash partitions (known once made); {recovery} in send for the last enrolled recovery key;
 {pcr15:ID} in expect for PCR 15 (SHA-256) after /init opened the LUKS partition id=ID as "root",
 computed here from its volume key as systemd-cryptsetup measures it, and {pcr15:none} for PCR 15 when
 no volume key was measured (docs/tpm2.md).
@@ -114,13 +124,15 @@ CONTENTS = ("marker", "noinit", "badinit", "badinterp", "usr", "tpm-check", "esp
 TABLES = ("gpt", "mbr", "none")
 HOTPLUG_BUSES = ("nvme", "virtio-blk")  # PCIe devices: device_add into a root port
 DISK_DAMAGE = ("gpt-primary", "gpt-both")
-PART_DAMAGE = ("superblock", "random", "luks-primary", "luks-both")
+PART_DAMAGE = ("superblock", "random", "luks-primary", "luks-both", "byte")
+VERITY = ("hash", "signed", "trusted")
 TOKEN_KINDS = ("malformed", "bad-keyslot", "unknown-type", "bank=sha1", "bank=sha384", "bank=sha512")
 EOF_TEXT = "{eof}"  # send: Ctrl-D alone
 LUKS_HEADER_MIB = 16  # room for the LUKS2 header at the end of the volume
 LUKS_MIN_MIB = 48  # header room plus a file system worth booting
 TPMS = ("none", "swtpm", "swtpm crb", "swtpm tis")
 PLACEHOLDERS = ("partuuid", "fsuuid", "luksuuid")
+VERITY_PLACEHOLDERS = ("roothash", "partuuid", "hashuuid")  # of verity= parts, once made
 
 
 @dataclasses.dataclass
@@ -145,6 +157,7 @@ class Part:
     id: str = ""
     attrs: str = ""
     luks: str = ""
+    verity: str = ""  # VERITY: made by systemd-repart with its hash (and signature) partition
     partuuid: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
     fsuuid: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
     luksuuid: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
@@ -229,7 +242,7 @@ def parse_disk(sc, rest, given):
     sc.disks.append(Disk(bus, mib(words[1]), offline=len(words) == 3))
 
 
-PART_OPTIONS = ("fs", "content", "label", "name", "id", "attrs", "luks", "clone")
+PART_OPTIONS = ("fs", "content", "label", "name", "id", "attrs", "luks", "clone", "verity")
 
 
 def part_options(part, words):
@@ -257,6 +270,8 @@ def check_part(part, size, given):
         raise LineError(f"a luks= partition needs {LUKS_MIN_MIB}M or more")
     if not re.fullmatch(r"([0-9]+(,[0-9]+)*)?", part.attrs):
         raise LineError(f"attrs={part.attrs}: expected bit numbers, e.g. 60,63")
+    if part.verity and (part.verity not in VERITY or part.luks or part.fs != "ext4" or part.name or part.attrs):
+        raise LineError(f"verity={part.verity}: expected hash, signed or trusted, on an ext4 part without luks=, name=, attrs=")
 
 
 def part_type(name):
@@ -286,6 +301,8 @@ def parse_part(sc, rest, given):
     part_options(part, words[2:])
     check_part(part, words[1], given)
     part.mib = mib(words[1])
+    if part.verity and part.type not in (GPT_TYPES["root-x86-64"], GPT_TYPES["usr-x86-64"]):
+        raise LineError("verity= goes with a root-x86-64 or usr-x86-64 part")
     if part.clone:
         clone_of(sc, part)
     sc.parts.append(part)
@@ -348,6 +365,8 @@ def parse_damage(sc, rest, given):
         raise LineError(f"damage {rest} needs a {'luks= ' if rest.startswith('luks-') else ''}part before it")
     if rest == "superblock" and (part.fs != "ext4" or part.luks):
         raise LineError("damage superblock needs an ext4 part without luks=")
+    if rest == "byte" and (part.fs != "ext4" or part.luks or part.content != "usr"):
+        raise LineError("damage byte needs an ext4 part with content=usr, without luks=")
     part.damage.append(rest)
 
 
@@ -499,14 +518,18 @@ def load(path, variants=(), tpm_check=False):
 
 
 def substitute(sc, s):
-    """{partuuid:ID}, {fsuuid:ID}, {luksuuid:ID} -> the UUIDs of partition id=ID."""
+    """{partuuid:ID}, {fsuuid:ID}, {luksuuid:ID} -> the UUIDs of partition id=ID; a verity= partition's
+    VERITY_PLACEHOLDERS stay for the fixtures to fill in."""
     out = s
     for part in sc.parts:
         if part.id:
             for kind in PLACEHOLDERS:
-                out = out.replace(f"{{{kind}:{part.id}}}", getattr(part, kind))
-    if any(f"{{{kind}:" in out for kind in PLACEHOLDERS):
-        raise Failure(f"{sc.path}: unknown id in: {s}")
+                if not (part.verity and kind in VERITY_PLACEHOLDERS):
+                    out = out.replace(f"{{{kind}:{part.id}}}", getattr(part, kind))
+    verity_ids = {p.id for p in sc.parts if p.id and p.verity}
+    for kind, id in re.findall(r"\{(" + "|".join(set(PLACEHOLDERS + VERITY_PLACEHOLDERS)) + r"):([^}]*)\}", out):
+        if id not in verity_ids or kind not in VERITY_PLACEHOLDERS:
+            raise Failure(f"{sc.path}: unknown id in: {s}")
     return out
 
 

@@ -105,6 +105,30 @@ static void test_check(void)
 	CHECK(image_policy_text(image_policy_get(&p, POLICY_USR, false), text, 4) == -ENOBUFS);
 }
 
+static void test_verity(void)
+{
+	struct image_policy none = {0};
+	struct volume hash = volume("/dev/vda2", "ext4", GPT_FLAG_READ_ONLY), sig = hash,
+		      plain = volume("/dev/vda2", "ext4", 0);
+	hash.verity = VERITY_CMDLINE;
+	sig.verity = VERITY_SIGNATURE;
+	CHECK(volume_protected(&hash) && volume_protected(&sig) && !volume_protected(&plain));
+	/* no policy: a verity (or signed) /usr counts as protected beside an encrypted or verity root */
+	CHECK(image_policy_check(image_policy_get(&none, POLICY_USR, true), &hash) == POLICY_OK);
+	CHECK(image_policy_check(image_policy_get(&none, POLICY_USR, true), &sig) == POLICY_OK);
+	CHECK(image_policy_check(image_policy_get(&none, POLICY_USR, true), &plain) == POLICY_REFUSED);
+	/* signed takes only a signed root hash; verity takes both */
+	struct image_policy p = parse("usr=signed", 0);
+	CHECK(image_policy_check(image_policy_get(&p, POLICY_USR, false), &hash) == POLICY_REFUSED);
+	CHECK(image_policy_check(image_policy_get(&p, POLICY_USR, false), &sig) == POLICY_OK);
+	CHECK(image_policy_check(image_policy_get(&p, POLICY_USR, false), &plain) == POLICY_REFUSED);
+	p = parse("usr=verity", 0);
+	CHECK(image_policy_check(image_policy_get(&p, POLICY_USR, false), &hash) == POLICY_OK);
+	CHECK(image_policy_check(image_policy_get(&p, POLICY_USR, false), &sig) == POLICY_OK);
+	p = parse("usr=encrypted+unprotected", 0);
+	CHECK(image_policy_check(image_policy_get(&p, POLICY_USR, false), &hash) == POLICY_REFUSED);
+}
+
 static void test_cmdline(void)
 {
 	struct config cfg;
@@ -116,6 +140,19 @@ static void test_cmdline(void)
 	config_defaults(&cfg);
 	cmdline_parse(&cfg, "systemd.image_policy=root=encryptd", NULL, NULL);
 	CHECK(cfg.image_policy_bad);
+	/* roothash=, usrhash=, (rd.)systemd.verity= */
+	config_defaults(&cfg);
+	CHECK(cfg.verity);
+	cmdline_parse(&cfg, "roothash=abcd usrhash=ef01 systemd.verity=0 rd.systemd.verity=1", NULL, NULL);
+	CHECK_STR(cfg.roothash, "abcd");
+	CHECK_STR(cfg.usrhash, "ef01");
+	CHECK(cfg.verity && !cfg.verity_bad && !cfg.image_policy_bad);
+	cmdline_parse(&cfg, "rd.systemd.verity=no", NULL, NULL);
+	CHECK(!cfg.verity);
+	/* a hash that cannot be taken is never dropped: the boot stops instead of running unverified */
+	config_defaults(&cfg);
+	cmdline_parse(&cfg, "usrhash=", NULL, NULL);
+	CHECK(cfg.verity_bad);
 }
 
 int main(void)
@@ -123,6 +160,7 @@ int main(void)
 	test_syntax();
 	test_defaults();
 	test_check();
+	test_verity();
 	test_cmdline();
 	TEST_DONE();
 }
