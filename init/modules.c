@@ -102,24 +102,11 @@ const char *moddep_find(const char *dep, const char *name, size_t *len)
 	return NULL;
 }
 
-/* The archive holds each module file LZ4-compressed (NAME.ko.lz4, docs/archive.md): the kernel copies a third
- * of the bytes at every boot, and only what a boot loads is decompressed, here, once. A module's modules.dep
- * line names its file and every file it needs, however indirectly (libkmod reads them only once they exist);
- * a softdep is looked up by name and brings its own. */
-static void unpack_module(struct ctx *c, const char *name, int depth)
+static void unpack_module(struct ctx *c, const char *name, int depth);
+
+/* The softdeps of module name (a file's name less ".ko"), each with what it needs. */
+static void unpack_softdeps(struct ctx *c, const char *name, int depth)
 {
-	char path[PATH_MAX];
-	size_t len;
-	const char *line = c->moddep ? moddep_find(c->moddep, name, &len) : NULL;
-	for (size_t i = 0; line && i < len;) {
-		size_t n = strcspn(line + i, ": \t\n");
-		if (n > 0 && snprintf(path, sizeof(path), "%s/%.*s", c->moddir, (int)n, line + i) < (int)sizeof(path)) {
-			int r = lz4_unpack_file(path);
-			if (r < 0)
-				log_warn_errno(c, r, "cannot unpack the module file %s.lz4: %m", path);
-		}
-		i += n + (i + n < len);
-	}
 	struct kmod_module *m = NULL;
 	struct kmod_list *pre = NULL, *post = NULL, *l;
 	if (depth >= MODULE_DEPTH_MAX || kmod_module_new_from_name(c->kmod, name, &m) < 0)
@@ -135,6 +122,32 @@ static void unpack_module(struct ctx *c, const char *name, int depth)
 			kmod_module_unref_list(k ? post : pre);
 		}
 	kmod_module_unref(m);
+}
+
+/* The archive holds each module file LZ4-compressed (NAME.ko.lz4, docs/archive.md): the kernel copies a third
+ * of the bytes at every boot, and only what a boot loads is decompressed, here, once. A module's modules.dep
+ * line names its file and every file it needs, however indirectly (libkmod reads them only once they exist);
+ * each of those may have softdeps, which are looked up by name and bring their own, as libkmod loads them. */
+static void unpack_module(struct ctx *c, const char *name, int depth)
+{
+	char path[PATH_MAX], dep[NAME_MAX + 1];
+	size_t len;
+	const char *line = c->moddep ? moddep_find(c->moddep, name, &len) : NULL;
+	for (size_t i = 0; line && i < len;) {
+		size_t n = strcspn(line + i, ": \t\n");
+		if (n > 0 && snprintf(path, sizeof(path), "%s/%.*s", c->moddir, (int)n, line + i) < (int)sizeof(path)) {
+			int r = lz4_unpack_file(path);
+			if (r < 0)
+				log_warn_errno(c, r, "cannot unpack the module file %s.lz4: %m", path);
+			const char *base = strrchr(path, '/') + 1;
+			size_t blen = strlen(base);
+			if (blen > 3 && strcmp(base + blen - 3, ".ko") == 0) {
+				snprintf(dep, sizeof(dep), "%.*s", (int)(blen - 3), base);
+				unpack_softdeps(c, dep, depth);
+			}
+		}
+		i += n + (i + n < len);
+	}
 }
 
 /* Loads what an alias (a modalias, "fs-xfs", or a module name) resolves to. Returns how many matched. */
