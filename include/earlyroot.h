@@ -284,7 +284,8 @@ __attribute__((noreturn)) void emergency(struct ctx *c);
 
 /* unlock.c (the stage, the console), luks-tpm2.c (unlock by systemd-tpm2 token), luks.c (what both use),
  * cmdline.c (rd.luks.options=), measure.c (PCR 11 phases) */
-#define TPM2_DEVICE	    "/dev/tpmrm0"
+/* the direct device: /init is the TPM's only user in the initrd (tpm2_open falls back to /dev/tpmrm0) */
+#define TPM2_DEVICE	    "/dev/tpm0"
 /* systemd-stub puts the UKI's .pcrsig here */
 #define TPM2_SIGNATURE_PATH "/.extra/tpm2-pcr-signature.json"
 int luks_options_parse(const char *s, const char *uuid, struct luks_opts *o, cmdline_report_fn report, void *ud);

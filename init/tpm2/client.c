@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A small TPM2 client: one command at a time over a file descriptor (/dev/tpmrm0, or a swtpm socket in the
+/* A small TPM2 client: one command at a time over a file descriptor (/dev/tpm0, or a swtpm socket in the
  * host tests), HMAC sessions with response verification and AES-CFB response encryption. */
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,9 +65,18 @@ void tpm2_init_fd(struct tpm2 *t, int fd)
 	t->fd = fd;
 }
 
+/* /dev/tpmN reaches the TPM directly, one user at a time; /dev/tpmrmN goes through the kernel's resource
+ * manager, which saves every loaded object and session after each command and loads them back before the
+ * next, three to four times the commands (docs/tpm2.md). A direct device someone else holds (EBUSY) is
+ * shared through the manager instead. */
 int tpm2_open(struct tpm2 *t, const char *path)
 {
 	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == EBUSY && strncmp(path, "/dev/tpm", 8) == 0 && path[8] >= '0' && path[8] <= '9') {
+		char rm[32];
+		snprintf(rm, sizeof(rm), "/dev/tpmrm%.8s", path + 8);
+		fd = open(rm, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	}
 	if (fd < 0)
 		return -errno;
 	tpm2_init_fd(t, fd);
