@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,7 +32,6 @@ int shutdown_prepare(struct ctx *c)
 {
 	static const char *const dirs[] = {SHUTDOWN_ROOT,	 SHUTDOWN_ROOT "/dev", SHUTDOWN_ROOT "/proc",
 					   SHUTDOWN_ROOT "/sys", SHUTDOWN_ROOT "/run", SHUTDOWN_ROOT OLDROOT};
-	static char buf[1 << 16];
 	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
 		if (mkdir(dirs[i], 0755) < 0 && errno != EEXIST)
 			return log_warn_errno(c, -errno, "cannot make %s for the shutdown: %m", dirs[i]);
@@ -39,12 +39,14 @@ int shutdown_prepare(struct ctx *c)
 	_cleanup_close_ int out = open(SHUTDOWN_ROOT "/shutdown.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
 	if (in < 0 || out < 0)
 		return log_warn_errno(c, -errno, "cannot copy /init to " SHUTDOWN_ROOT "/shutdown: %m");
-	for (ssize_t n; (n = read(in, buf, sizeof(buf))) != 0;) {
-		int r = n < 0 ? -errno : write_full(out, buf, (size_t)n);
-		if (r < 0) {
-			unlink(SHUTDOWN_ROOT "/shutdown.tmp");
-			return log_warn_errno(c, r, "cannot copy /init to " SHUTDOWN_ROOT "/shutdown: %m");
-		}
+	/* copied by the kernel: through a buffer here, the 2 MiB took half as long again under emulation */
+	ssize_t n;
+	while ((n = sendfile(out, in, NULL, 1 << 20)) > 0)
+		;
+	if (n < 0) {
+		int r = -errno;
+		unlink(SHUTDOWN_ROOT "/shutdown.tmp");
+		return log_warn_errno(c, r, "cannot copy /init to " SHUTDOWN_ROOT "/shutdown: %m");
 	}
 	if (rename(SHUTDOWN_ROOT "/shutdown.tmp", SHUTDOWN_ROOT "/shutdown") < 0)
 		return log_warn_errno(c, -errno, "cannot put the shutdown helper in place: %m");
