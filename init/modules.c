@@ -163,8 +163,11 @@ int modules_load(struct ctx *c, const char *alias)
 		unpack_module(c, kmod_module_get_name(m), 0);
 		int r = kmod_module_probe_insert_module(m, KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY, NULL, NULL, NULL,
 							NULL);
-		/* one broken module must not stop the boot: say which, and go on */
-		if (r < 0)
+		/* one broken module must not stop the boot: say which, and go on; ENODEV is a module finding
+		 * nothing of its own to drive (aesni_intel on a CPU without AES-NI) */
+		if (r == -ENODEV)
+			log_info(c, "module %s (for %s) found nothing to drive here", kmod_module_get_name(m), alias);
+		else if (r < 0)
 			log_warn_errno(c, r, "cannot load module %s (for %s): %m", kmod_module_get_name(m), alias);
 		else
 			n++, c->storage_loads += storage_driver(m);

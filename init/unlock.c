@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+
+#include <linux/if_alg.h>
 
 #include <libcryptsetup.h>
 
@@ -28,13 +31,23 @@ void cryptsetup_log(int level, const char *msg, void *userdata)
 	log_warn(c, "libcryptsetup: %s", line);
 }
 
+/* Whether the kernel has the skcipher name ("xts(aes)") already, asked through AF_ALG */
+static bool kernel_has_skcipher(const char *name)
+{
+	struct sockaddr_alg sa = {.salg_family = AF_ALG, .salg_type = "skcipher"};
+	snprintf((char *)sa.salg_name, sizeof(sa.salg_name), "%.63s", name);
+	_cleanup_close_ int fd = socket(AF_ALG, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	return fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+}
+
 /* The kernel asks modprobe for ciphers it lacks, and there is none here: load them up front. libcryptsetup
  * hashes with nettle and reaches the kernel's ciphers through AF_ALG's skcipher (keyslot areas), so no
- * hash module is loaded: each load costs tens of milliseconds under emulation. */
+ * hash module is loaded: each load costs tens of milliseconds under emulation. The mode's template is
+ * loaded only when the cipher's module did not bring the pair (aesni_intel has its own xts(aes)). */
 static void load_crypto_modules(struct ctx *c, struct crypt_device *cd)
 {
 	static const char *const always[] = {"dm-crypt", "algif_skcipher"};
-	char alias[96], mode[64];
+	char alias[96], mode[64], pair[160];
 	for (size_t i = 0; i < ELEMENTSOF(always); i++)
 		modules_load(c, always[i]);
 	const char *cipher = crypt_get_cipher(cd), *m = crypt_get_cipher_mode(cd);
@@ -45,8 +58,10 @@ static void load_crypto_modules(struct ctx *c, struct crypt_device *cd)
 	if (m) {
 		snprintf(mode, sizeof(mode), "%s", m);
 		mode[strcspn(mode, "-")] = 0; /* "xts-plain64" → "xts" */
+		snprintf(pair, sizeof(pair), "%s(%s)", mode, cipher ? cipher : "");
 		snprintf(alias, sizeof(alias), "crypto-%.64s", mode);
-		modules_load(c, alias);
+		if (!cipher || !kernel_has_skcipher(pair))
+			modules_load(c, alias);
 	}
 }
 
