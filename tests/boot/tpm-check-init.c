@@ -6,6 +6,8 @@
  *   EARLYROOT-TPM pcr4=<hex> pcr9=<hex>                 (the boot path's images, the kernel's initrd)
  *   EARLYROOT-TPM machine-id=<hex>                      (the root's /etc/machine-id)
  *   EARLYROOT-TPM pcr7=<hex> pcr11=<hex> pcr15=<hex>    ("none" without /sys/class/tpm/tpm0)
+ *   EARLYROOT-TPM left transient=<n> sessions=<n>     (what /init left loaded in the TPM, asked through
+ *                                                      /dev/tpm0, which /init must have closed; or "left unknown: why")
  *   EARLYROOT-TPM unseal=failed (exit N) | unseal=ok | unseal=unavailable
  *
  * and the measurement log /init left in /run (systemd's CEL-JSON records, one line each, without the
@@ -22,6 +24,7 @@
  *   EARLYROOT-EVENTLOG end
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -102,6 +105,36 @@ static void event_log(int con)
 	dprintf(con, "EARLYROOT-EVENTLOG end\n");
 }
 
+/* How many handles of range first (TPM2_GetCapability, TPM_CAP_HANDLES) are loaded, or -1 */
+static int handles(int fd, uint32_t first)
+{
+	uint8_t cmd[22] = {0x80, 0x01, 0, 0, 0, 22, 0, 0, 0x01, 0x7a, 0, 0, 0, 1}, rsp[512];
+	for (int i = 0; i < 4; i++)
+		cmd[14 + i] = (uint8_t)(first >> (24 - 8 * i));
+	cmd[21] = 64;
+	if (write(fd, cmd, sizeof(cmd)) != (ssize_t)sizeof(cmd))
+		return -1;
+	ssize_t n = read(fd, rsp, sizeof(rsp));
+	if (n < 19 || rsp[6] || rsp[7] || rsp[8] || rsp[9])
+		return -1;
+	return rsp[15] << 24 | rsp[16] << 16 | rsp[17] << 8 | rsp[18];
+}
+
+static void left_loaded(int con)
+{
+	int fd = open("/dev/tpm0", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		dprintf(con, "EARLYROOT-TPM left unknown: /dev/tpm0: %m\n");
+		return;
+	}
+	int objects = handles(fd, 0x80000000), hmac = handles(fd, 0x02000000), policy = handles(fd, 0x03000000);
+	close(fd);
+	if (objects < 0 || hmac < 0 || policy < 0)
+		dprintf(con, "EARLYROOT-TPM left unknown: TPM2_GetCapability failed\n");
+	else
+		dprintf(con, "EARLYROOT-TPM left transient=%d sessions=%d\n", objects, hmac + policy);
+}
+
 int main(int argc, char **argv)
 {
 	static const char helper[] = "/bin/tpm2_try_unseal";
@@ -126,6 +159,8 @@ int main(int argc, char **argv)
 	pcr(11, p11, sizeof(p11));
 	pcr(15, p15, sizeof(p15));
 	dprintf(con, "\nEARLYROOT-TPM pcr7=%s pcr11=%s pcr15=%s\n", p7, p11, p15);
+	if (access("/sys/class/tpm/tpm0", F_OK) == 0)
+		left_loaded(con);
 	measure_log(con);
 	event_log(con);
 	if (access(helper, X_OK) == 0) {
