@@ -95,21 +95,25 @@ fail:
  * complete banks. Returns how many are in use[], or a TPM error (> 0) or -errno. */
 static int pick_banks(struct tpm2 *t, unsigned pcr, uint16_t use[TPM2_MAX_BANKS], unsigned *n)
 {
-	uint8_t pcrs[TPM2_PCRS][TPM2_DIGEST_MAX];
+	uint8_t pcrs[TPM2_PCRS][TPM2_DIGEST_MAX], now[TPM2_MAX_BANKS][TPM2_DIGEST_MAX];
 	uint16_t all[TPM2_MAX_BANKS];
 	unsigned nall = 0;
+	uint32_t got = 0;
 	struct tpm2_banks banks;
 	int r = tpm2_get_banks(t, &banks);
 	*n = 0;
-	for (unsigned i = 0; r == 0 && i < banks.n; i++) {
-		uint16_t alg = banks.b[i].alg;
-		size_t size = tpm2_hash_size(alg);
-		if (!size || !tpm2_bank_complete(banks.b[i].mask))
-			continue;
-		all[nall++] = alg;
-		r = tpm2_pcr_read(t, alg, 1u << pcr, pcrs);
-		if (r == 0 && tpm2_pcr_extended(pcrs[pcr], size))
-			use[(*n)++] = alg;
+	for (unsigned i = 0; r == 0 && i < banks.n; i++)
+		if (tpm2_hash_size(banks.b[i].alg) && tpm2_bank_complete(banks.b[i].mask))
+			all[nall++] = banks.b[i].alg;
+	/* every bank in one PCR_Read; one at a time those a TPM left out of its answer, or all of them when it
+	 * refused the question */
+	if (r == 0 && nall && tpm2_pcr_read_banks(t, pcr, all, nall, now, &got) != 0)
+		got = 0;
+	for (unsigned k = 0; r == 0 && k < nall; k++) {
+		if (!(got & (1u << k)) && (r = tpm2_pcr_read(t, all[k], 1u << pcr, pcrs)) == 0)
+			memcpy(now[k], pcrs[pcr], sizeof(now[k]));
+		if (r == 0 && tpm2_pcr_extended(now[k], tpm2_hash_size(all[k])))
+			use[(*n)++] = all[k];
 	}
 	if (r == 0 && *n == 0) {
 		memcpy(use, all, sizeof(all));

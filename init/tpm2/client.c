@@ -767,6 +767,28 @@ int tpm2_pcr_read(struct tpm2 *t, uint16_t alg, uint32_t mask, uint8_t digests[T
 	return 0;
 }
 
+int tpm2_pcr_read_banks(struct tpm2 *t, unsigned pcr, const uint16_t *algs, unsigned n,
+			uint8_t (*digests)[TPM2_DIGEST_MAX], uint32_t *got)
+{
+	uint8_t p[4 + TPM2_MAX_BANKS * 6];
+	struct tpm2_wr w = tpm2_wr(p, sizeof(p));
+	struct tpm2_response rsp;
+	uint32_t mask = 1u << pcr;
+	*got = 0;
+	if (pcr >= TPM2_PCRS || n > TPM2_MAX_BANKS)
+		return -EINVAL;
+	tpm2_put_u32(&w, n);
+	for (unsigned k = 0; k < n; k++) {
+		tpm2_put_u16(&w, algs[k]);
+		tpm2_put_u8(&w, 3);
+		tpm2_put_u8(&w, (uint8_t)mask);
+		tpm2_put_u8(&w, (uint8_t)(mask >> 8));
+		tpm2_put_u8(&w, (uint8_t)(mask >> 16));
+	}
+	int r = call_with(t, (struct call){.cc = TPM2_CC_PCR_READ}, &w, &rsp);
+	return r != 0 ? r : tpm2_parse_pcr_read_banks(rsp.params, rsp.params_len, pcr, algs, n, digests, got);
+}
+
 int tpm2_pcr_extend(struct tpm2 *t, unsigned pcr, const uint16_t *algs, const uint8_t (*digests)[TPM2_DIGEST_MAX],
 		    unsigned n)
 {

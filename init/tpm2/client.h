@@ -67,6 +67,10 @@ int tpm2_get_properties(struct tpm2 *t, uint32_t first, uint32_t *values, size_t
 /* n bytes (at most 32: every TPM2 gives a SHA-256 digest's worth) from the TPM's generator */
 int tpm2_get_random(struct tpm2 *t, uint8_t *out, size_t n);
 int tpm2_pcr_read(struct tpm2 *t, uint16_t alg, uint32_t mask, uint8_t digests[TPM2_PCRS][TPM2_DIGEST_MAX]);
+/* PCR pcr in each of the n banks algs[], in one command: digests[k] for algs[k], bit k of *got set for those the
+ * TPM returned (it may return fewer: read those one bank at a time) */
+int tpm2_pcr_read_banks(struct tpm2 *t, unsigned pcr, const uint16_t *algs, unsigned n,
+			uint8_t (*digests)[TPM2_DIGEST_MAX], uint32_t *got);
 int tpm2_pcr_extend(struct tpm2 *t, unsigned pcr, const uint16_t *algs, const uint8_t (*digests)[TPM2_DIGEST_MAX],
 		    unsigned n);
 

@@ -247,6 +247,39 @@ int tpm2_parse_pcr_read(const uint8_t *p, size_t len, uint16_t alg, uint8_t dige
 	return 0;
 }
 
+int tpm2_parse_pcr_read_banks(const uint8_t *p, size_t len, unsigned pcr, const uint16_t *algs, unsigned n,
+			      uint8_t (*digests)[TPM2_DIGEST_MAX], uint32_t *got)
+{
+	struct tpm2_rd r = tpm2_rd(p, len);
+	struct tpm2_banks sel;
+	uint32_t have = 0, count, seen = 0;
+	*got = 0;
+	tpm2_get_u32(&r); /* pcrUpdateCounter */
+	if (pcr >= TPM2_PCRS || n > TPM2_MAX_BANKS || tpm2_parse_pcr_selection(&r, &sel) < 0)
+		return -EBADMSG;
+	count = tpm2_get_u32(&r);
+	/* the digests follow the selections' order; a bank the TPM left out has an empty selection */
+	for (unsigned i = 0; i < sel.n; i++) {
+		if (!sel.b[i].mask)
+			continue;
+		unsigned k = 0;
+		while (k < n && algs[k] != sel.b[i].alg)
+			k++;
+		size_t dn;
+		const uint8_t *d = tpm2_get_tpm2b(&r, &dn);
+		if (k == n || sel.b[i].mask != 1u << pcr || (have & (1u << k)) || !d || dn != tpm2_hash_size(algs[k]) ||
+		    dn == 0)
+			return -EBADMSG;
+		memcpy(digests[k], d, dn);
+		have |= 1u << k;
+		seen++;
+	}
+	if (seen != count || !tpm2_rd_done(&r))
+		return -EBADMSG;
+	*got = have;
+	return 0;
+}
+
 int tpm2_parse_blob(const uint8_t *p, size_t len, struct tpm2_blob *b)
 {
 	struct tpm2_rd r = tpm2_rd(p, len);

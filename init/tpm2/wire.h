@@ -200,6 +200,10 @@ int tpm2_parse_properties(const uint8_t *p, size_t len, uint32_t first, uint32_t
 /* The parameters of PCR_Read: digests[i] is PCR i of the one bank read; *got = the PCRs returned. */
 int tpm2_parse_pcr_read(const uint8_t *p, size_t len, uint16_t alg, uint8_t digests[TPM2_PCRS][TPM2_DIGEST_MAX],
 			uint32_t *got);
+/* The parameters of PCR_Read for PCR pcr in the n banks algs[]: digests[k] is that PCR in bank algs[k], and bit
+ * k of *got says the TPM returned it (a TPM may return fewer banks than asked). 0, or -EBADMSG. */
+int tpm2_parse_pcr_read_banks(const uint8_t *p, size_t len, unsigned pcr, const uint16_t *algs, unsigned n,
+			      uint8_t (*digests)[TPM2_DIGEST_MAX], uint32_t *got);
 
 /* systemd's tpm2-blob: TPM2B_PRIVATE ‖ TPM2B_PUBLIC [‖ TPM2B_ENCRYPTED_SECRET import seed (257)].
  * The slices include their u16 size; seed_len is 0 when there is no (or an empty) seed. */

@@ -9,6 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[TPM2_MAX_BUF];
 	static uint8_t digests[TPM2_PCRS][TPM2_DIGEST_MAX];
+	static const uint16_t all_banks[] = {TPM2_ALG_SHA1, TPM2_ALG_SHA256, TPM2_ALG_SHA384, TPM2_ALG_SHA512};
 	struct tpm2_response r;
 	struct tpm2_public pub;
 	struct tpm2_banks banks;
@@ -27,8 +28,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			tpm2_parse_public(r.params, r.params_len, &pub);
 			break;
 		case 1:
-			tpm2_parse_pcr_read(r.params, r.params_len, shape & 0x20 ? TPM2_ALG_SHA1 : TPM2_ALG_SHA256,
-					    digests, &got);
+			if (shape & 0x40)
+				tpm2_parse_pcr_read_banks(r.params, r.params_len, shape & 0x20 ? 11 : 7, all_banks, 4,
+							  digests, &got);
+			else
+				tpm2_parse_pcr_read(r.params, r.params_len,
+						    shape & 0x20 ? TPM2_ALG_SHA1 : TPM2_ALG_SHA256, digests, &got);
 			break;
 		case 2: {
 			struct tpm2_rd rd = tpm2_rd(r.params, r.params_len);

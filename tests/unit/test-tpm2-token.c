@@ -382,6 +382,26 @@ static void test_responses(void)
 	pr[17] = 3; /* more digests than selected PCRs */
 	CHECK(tpm2_parse_pcr_read(pr, n, TPM2_ALG_SHA256, digests, &got) == -EBADMSG);
 
+	/* PCR_Read of PCR 11 in sha1, sha256 and sha384: the TPM answers sha256 and sha1 (in its order), not
+	 * sha384 (an empty selection) */
+	static const uint16_t three[] = {TPM2_ALG_SHA1, TPM2_ALG_SHA256, TPM2_ALG_SHA384};
+	uint8_t pb[160] = {0, 0, 0,    9, 0, 0,	   0, 3, 0, 0x0b, 3, 0, 0x08, 0, 0, 0x04,
+			   3, 0, 0x08, 0, 0, 0x0c, 3, 0, 0, 0,	  0, 0, 0,    2, 0, 32};
+	uint8_t banks_now[TPM2_MAX_BANKS][TPM2_DIGEST_MAX];
+	n = 32;
+	memset(pb + n, 0x25, 32), n += 32;
+	pb[n++] = 0, pb[n++] = 20;
+	memset(pb + n, 0x01, 20), n += 20;
+	CHECK(tpm2_parse_pcr_read_banks(pb, n, 11, three, 3, banks_now, &got) == 0);
+	CHECK(got == 3 && banks_now[0][19] == 0x01 && banks_now[1][31] == 0x25);
+	CHECK(tpm2_parse_pcr_read_banks(pb, n, 7, three, 3, banks_now, &got) == -EBADMSG && got == 0);
+	CHECK(tpm2_parse_pcr_read_banks(pb, n, 11, three + 1, 2, banks_now, &got) == -EBADMSG); /* sha1 unasked */
+	CHECK(tpm2_parse_pcr_read_banks(pb, n - 1, 11, three, 3, banks_now, &got) == -EBADMSG);
+	pb[29] = 3; /* more digests than selections */
+	CHECK(tpm2_parse_pcr_read_banks(pb, n, 11, three, 3, banks_now, &got) == -EBADMSG);
+	pb[29] = 2, pb[31] = 20; /* a sha256 digest of SHA-1's size */
+	CHECK(tpm2_parse_pcr_read_banks(pb, n, 11, three, 3, banks_now, &got) == -EBADMSG);
+
 	/* GetCapability(PCRS)'s selection list */
 	uint8_t caps[] = {0, 0, 0, 2, 0, 0x04, 3, 0xff, 0xff, 0xff, 0, 0x0b, 4, 0xff, 0xff, 0x7f, 0xaa};
 	struct tpm2_rd rd = tpm2_rd(caps, sizeof(caps));
