@@ -581,14 +581,20 @@ static int policy_call(struct tpm2 *t, uint32_t cc, struct tpm2_session *s, cons
 			 rsp);
 }
 
-static void put_selection(struct tpm2_wr *w, uint16_t bank, uint32_t mask)
+/* One TPMS_PCR_SELECTION: the bank, then PCRs 0-23 as three bytes of bits */
+static void put_bank(struct tpm2_wr *w, uint16_t bank, uint32_t mask)
 {
-	tpm2_put_u32(w, 1);
 	tpm2_put_u16(w, bank);
 	tpm2_put_u8(w, 3);
 	tpm2_put_u8(w, (uint8_t)mask);
 	tpm2_put_u8(w, (uint8_t)(mask >> 8));
 	tpm2_put_u8(w, (uint8_t)(mask >> 16));
+}
+
+static void put_selection(struct tpm2_wr *w, uint16_t bank, uint32_t mask)
+{
+	tpm2_put_u32(w, 1);
+	put_bank(w, bank, mask);
 }
 
 int tpm2_policy_pcr(struct tpm2 *t, struct tpm2_session *s, uint16_t bank, uint32_t mask)
@@ -773,18 +779,12 @@ int tpm2_pcr_read_banks(struct tpm2 *t, unsigned pcr, const uint16_t *algs, unsi
 	uint8_t p[4 + TPM2_MAX_BANKS * 6];
 	struct tpm2_wr w = tpm2_wr(p, sizeof(p));
 	struct tpm2_response rsp;
-	uint32_t mask = 1u << pcr;
 	*got = 0;
 	if (pcr >= TPM2_PCRS || n > TPM2_MAX_BANKS)
 		return -EINVAL;
 	tpm2_put_u32(&w, n);
-	for (unsigned k = 0; k < n; k++) {
-		tpm2_put_u16(&w, algs[k]);
-		tpm2_put_u8(&w, 3);
-		tpm2_put_u8(&w, (uint8_t)mask);
-		tpm2_put_u8(&w, (uint8_t)(mask >> 8));
-		tpm2_put_u8(&w, (uint8_t)(mask >> 16));
-	}
+	for (unsigned k = 0; k < n; k++)
+		put_bank(&w, algs[k], 1u << pcr);
 	int r = call_with(t, (struct call){.cc = TPM2_CC_PCR_READ}, &w, &rsp);
 	return r != 0 ? r : tpm2_parse_pcr_read_banks(rsp.params, rsp.params_len, pcr, algs, n, digests, got);
 }
