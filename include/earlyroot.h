@@ -169,6 +169,7 @@ struct ctx {
 	uint64_t marks[TIMELINE_MAX]; /* now_ms() at /init's start and at the end of each stage */
 	uint64_t cpu_at_start;	      /* cpu_ms() then: PID 1 was the kernel's init thread before it ran /init */
 	unsigned storage_loads;	      /* how many loads of disk drivers succeeded so far */
+	unsigned entropy_loads;	      /* and of drivers that only feed the random pool */
 	uint64_t newest_disk_ms;      /* now_ms() time the newest disk of the last scan appeared */
 	char devkmsg[16];	      /* printk_devkmsg as the kernel had it, while /init lifts its rate limit */
 };
@@ -322,6 +323,8 @@ int tpm2_extend(const struct ctx *c, const char *device, unsigned pcr, const cha
 void stage_enter_initrd(struct ctx *c);
 /* entropy.c: the kernel's random pool ready before the unlock path needs it */
 void stage_entropy(struct ctx *c);
+/* whether the kernel's random pool is initialised (getrandom would not block) */
+bool random_pool_ready(void);
 /* PCR 15 (when no volume key went there) and "leave-initrd" into PCR 11; fails when a TPM-unlocked root
  * could still unseal its key, or PCR 15 would stay at its reset value. */
 int stage_leave_initrd(struct ctx *c);

@@ -16,7 +16,7 @@
 #define SEED_BYTES	 64
 #define SEED_CREDIT_BITS 256
 
-static bool pool_ready(void)
+bool random_pool_ready(void)
 {
 	uint8_t b;
 	return getrandom(&b, 1, GRND_NONBLOCK) == 1;
@@ -53,10 +53,14 @@ static int seed_from_tpm(const struct ctx *c)
 
 void stage_entropy(struct ctx *c)
 {
-	if (pool_ready())
+	if (random_pool_ready())
 		return;
-	if (c->cfg.tpm2_seed && seed_from_tpm(c) == 0 && pool_ready())
+	if (c->cfg.tpm2_seed && seed_from_tpm(c) == 0 && random_pool_ready())
 		return;
+	if (c->entropy_loads) {
+		log_info(c, "the kernel's random pool is not ready yet; the hardware RNG loaded at coldplug fills it");
+		return;
+	}
 	log_warn(c,
 		 "the kernel's random pool is not ready yet: unlocking with a TPM2 waits for it (no RDRAND, no "
 		 "hypervisor RNG%s)",

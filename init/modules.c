@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -67,17 +68,37 @@ static int modules_init(struct ctx *c)
 	return 0;
 }
 
+/* Whether m's file is under one of dirs */
+static bool module_under(struct kmod_module *m, const char *const *dirs, size_t n)
+{
+	const char *path = kmod_module_get_path(m);
+	for (size_t i = 0; path && i < n; i++)
+		if (strstr(path, dirs[i]))
+			return true;
+	return false;
+}
+
 /* Whether m drives disks (block, SCSI, NVMe, ATA, MMC, USB storage): loading one means disks may still be
  * coming, which discovery waits for. */
 static bool storage_driver(struct kmod_module *m)
 {
 	static const char *const dirs[] = {"/drivers/block/", "/drivers/scsi/",	       "/drivers/nvme/",
 					   "/drivers/ata/",   "/drivers/usb/storage/", "/drivers/mmc/"};
-	const char *path = kmod_module_get_path(m);
-	for (size_t i = 0; path && i < ELEMENTSOF(dirs); i++)
-		if (strstr(path, dirs[i]))
+	return module_under(m, dirs, ELEMENTSOF(dirs));
+}
+
+/* Whether alias and m only feed the kernel's random pool: a hardware RNG's driver, or the PCI transport
+ * for virtio's entropy device (transitional 1005, modern 1044), which drives nothing else. /init needs
+ * them while the pool is not ready; once it is (RDRAND, a boot loader's seed), the real root loads them
+ * and the initramfs saves their loading (tens of milliseconds each under emulation). */
+static bool entropy_only(const char *alias, struct kmod_module *m)
+{
+	static const char *const rng_dirs[] = {"/drivers/char/hw_random/"};
+	static const char *const pci[] = {"pci:v00001AF4d00001005", "pci:v00001AF4d00001044"};
+	for (size_t i = 0; i < ELEMENTSOF(pci); i++)
+		if (strncasecmp(alias, pci[i], strlen(pci[i])) == 0)
 			return true;
-	return false;
+	return module_under(m, rng_dirs, ELEMENTSOF(rng_dirs));
 }
 
 const char *moddep_find(const char *dep, const char *name, size_t *len)
@@ -160,6 +181,13 @@ int modules_load(struct ctx *c, const char *alias)
 	kmod_list_foreach(l, list)
 	{
 		struct kmod_module *m = kmod_module_get_module(l);
+		bool entropy = entropy_only(alias, m);
+		if (entropy && random_pool_ready()) {
+			log_info(c, "the kernel's random pool is ready: module %s (for %s) is left to the real root",
+				 kmod_module_get_name(m), alias);
+			kmod_module_unref(m);
+			continue;
+		}
 		unpack_module(c, kmod_module_get_name(m), 0);
 		int r = kmod_module_probe_insert_module(m, KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY, NULL, NULL, NULL,
 							NULL);
@@ -170,7 +198,7 @@ int modules_load(struct ctx *c, const char *alias)
 		else if (r < 0)
 			log_warn_errno(c, r, "cannot load module %s (for %s): %m", kmod_module_get_name(m), alias);
 		else
-			n++, c->storage_loads += storage_driver(m);
+			n++, c->storage_loads += storage_driver(m), c->entropy_loads += entropy;
 		kmod_module_unref(m);
 	}
 	kmod_module_unref_list(list);

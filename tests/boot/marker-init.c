@@ -100,6 +100,11 @@ int main(int argc, char **argv)
 	dprintf(fd, "\nEARLYROOT-MARKER pid=%d argv0=%s root=%s usr=%s api=%s%s fds=%s args=%s uptime=%s cmdline=%s\n",
 		(int)getpid(), argv[0] ? argv[0] : "?", mode("/"), usr, missing[0] ? "missing:" : "ok", missing, fds,
 		args, uptime, cmdline);
+	/* the hardware RNG the initramfs left running ("none" when its core is there without one) */
+	char rng[64];
+	if (read_line("/sys/class/misc/hw_random/rng_current", rng, sizeof(rng)) < 0)
+		snprintf(rng, sizeof(rng), "absent");
+	dprintf(fd, "EARLYROOT-HWRNG current=%s\n", rng);
 	/* a separate /usr: can its test file be read (dm-verity fails a read of damaged data with EIO) */
 	if (strcmp(usr, "absent") != 0) {
 		char text[128];
